@@ -1,0 +1,1 @@
+"""Plan, load patterns, runner, events and the run store."""
