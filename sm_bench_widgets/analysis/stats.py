@@ -1,0 +1,188 @@
+"""Latency statistics: distribution-free percentile intervals and per-trial summaries.
+
+Percentile confidence intervals come from order statistics: the number of observations
+below the true q-th percentile is Binomial(n, q/100), so a pair of order statistics
+brackets it with a probability that can be computed exactly, whatever the latency
+distribution. With too few observations for the requested confidence, a bound does not
+exist and is reported as NaN rather than guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sm_bench_widgets.schema import SUMMARY_COLUMNS
+
+DEFAULT_CONFIDENCE = 0.95
+
+
+def _binomial_cdf(n: int, p: float) -> np.ndarray:
+    """P(B <= k) for k = 0..n with B ~ Binomial(n, p), computed in log space."""
+    k = np.arange(n + 1)
+    if p <= 0.0:
+        return np.ones(n + 1)
+    if p >= 1.0:
+        cdf = np.zeros(n + 1)
+        cdf[-1] = 1.0
+        return cdf
+    i = np.arange(1, n + 1)
+    log_choose = np.concatenate(([0.0], np.cumsum(np.log(n - i + 1) - np.log(i))))
+    log_pmf = log_choose + k * math.log(p) + (n - k) * math.log1p(-p)
+    pmf = np.exp(log_pmf - log_pmf.max())
+    pmf /= pmf.sum()
+    return np.minimum(np.cumsum(pmf), 1.0)
+
+
+def order_statistic_ranks(n: int, q: float, confidence: float) -> tuple[int | None, int | None]:
+    """1-based ranks (low, high) of the order statistics bounding the q-th percentile.
+
+    ``low`` is the largest rank l with P(x_(l) > true percentile) <= alpha/2 and ``high``
+    the smallest rank u with P(x_(u) < true percentile) <= alpha/2, so the interval covers
+    with probability at least ``confidence``. A rank that does not exist is None.
+    """
+    if n <= 0:
+        return None, None
+    alpha = 1.0 - confidence
+    cdf = _binomial_cdf(n, q / 100.0)
+    # P(x_(l) > xi) = P(B <= l - 1) = cdf[l - 1]; want <= alpha / 2.
+    ok_low = np.nonzero(cdf[:n] <= alpha / 2)[0]
+    low = int(ok_low[-1]) + 1 if ok_low.size else None
+    # P(x_(u) < xi) = P(B >= u) = 1 - cdf[u - 1]; want <= alpha / 2.
+    ok_high = np.nonzero(1.0 - cdf[:n] <= alpha / 2)[0]
+    high = int(ok_high[0]) + 1 if ok_high.size else None
+    return low, high
+
+
+def percentile_ci(
+    values: Iterable[float], q: float, confidence: float = DEFAULT_CONFIDENCE
+) -> tuple[float, float, float]:
+    """(estimate, low, high) for the q-th percentile (0-100), distribution-free.
+
+    The estimate is the sample percentile (linear interpolation); the bounds are order
+    statistics chosen from the binomial distribution, NaN where n is too small.
+    """
+    if not 0 < q < 100:
+        raise ValueError(f"q={q!r} is not allowed: a percentile strictly between 0 and 100")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} is not allowed: a level in (0, 1)")
+    x = np.asarray(
+        list(values) if not isinstance(values, np.ndarray | pd.Series) else values, dtype=float
+    )
+    x = np.sort(x[np.isfinite(x)])
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    estimate = float(np.percentile(x, q))
+    low_rank, high_rank = order_statistic_ranks(n, q, confidence)
+    low = float(x[low_rank - 1]) if low_rank is not None else math.nan
+    high = float(x[high_rank - 1]) if high_rank is not None else math.nan
+    return estimate, low, high
+
+
+def relative_half_width(values: Iterable[float], q: float, confidence: float) -> float:
+    """The wider side of the q-th percentile interval relative to the estimate (inf if unknown)."""
+    estimate, low, high = percentile_ci(values, q, confidence)
+    if not (math.isfinite(low) and math.isfinite(high)) or estimate <= 0:
+        return math.inf
+    return max(estimate - low, high - estimate) / estimate
+
+
+def precision_reached(
+    latencies_ms: Iterable[float],
+    precision: float,
+    confidence: float,
+    percentiles: Sequence[float] = (50, 90),
+) -> bool:
+    """True when every percentile's interval (wider side) is within +-precision of its estimate."""
+    x = np.asarray(list(latencies_ms), dtype=float)
+    return all(relative_half_width(x, q, confidence) <= precision for q in percentiles)
+
+
+def as_bool(series: pd.Series) -> pd.Series:
+    """A column of flags as booleans, tolerating strings ("True"/"false") and missing values."""
+    if series.dtype == bool:
+        return series
+    return series.map(
+        lambda v: (
+            str(v).strip().lower() in ("true", "1", "yes")
+            if isinstance(v, str)
+            else bool(v)
+            if pd.notna(v)
+            else False
+        )
+    )
+
+
+def _summary_row(
+    trial_id: object, g: pd.DataFrame, confidence: float, stop_reason: str
+) -> dict[str, object]:
+    outcome = g["outcome"].astype(str)
+    cold = as_bool(g["cold"]) if "cold" in g else pd.Series(False, index=g.index)
+    count = len(g)
+    ok = outcome == "ok"
+    ok_count = int(ok.sum())
+    lat = pd.to_numeric(g.loc[ok & ~cold, "latency_ms"], errors="coerce").dropna().to_numpy()
+    p50, p50_lo, p50_hi = percentile_ci(lat, 50, confidence) if lat.size else (math.nan,) * 3
+    p90, p90_lo, p90_hi = percentile_ci(lat, 90, confidence) if lat.size else (math.nan,) * 3
+    start = pd.to_numeric(g["start"], errors="coerce")
+    end = pd.to_numeric(g["end"], errors="coerce")
+    duration = float(end.max() - start.min()) if count else math.nan
+    first = g.iloc[0]
+    return {
+        "trial_id": trial_id,
+        "phase": first.get("phase", ""),
+        "memory_size": first.get("memory_size"),
+        "max_concurrency": first.get("max_concurrency"),
+        "provisioned_concurrency": first.get("provisioned_concurrency", 0),
+        "clients": first.get("clients", 1),
+        "count": count,
+        "ok_count": ok_count,
+        "throttle_count": int((outcome == "throttled").sum()),
+        "insufficient_memory_count": int((outcome == "insufficient_memory").sum()),
+        "model_error_count": int((outcome == "model_error").sum()),
+        "other_error_count": int((outcome == "error").sum()),
+        "error_rate": (count - ok_count) / count if count else math.nan,
+        "mean_ms": float(lat.mean()) if lat.size else math.nan,
+        "p50_ms": p50,
+        "p90_ms": p90,
+        "p99_ms": float(np.percentile(lat, 99)) if lat.size else math.nan,
+        "iqr_ms": float(np.percentile(lat, 75) - np.percentile(lat, 25)) if lat.size else math.nan,
+        "p50_ci_low": p50_lo,
+        "p50_ci_high": p50_hi,
+        "p90_ci_low": p90_lo,
+        "p90_ci_high": p90_hi,
+        "throughput_rps": ok_count / duration if duration and duration > 0 else math.nan,
+        "duration_s": duration,
+        "cold_count": int(cold.sum()),
+        "stop_reason": stop_reason,
+    }
+
+
+def summarize(
+    invocations_df: pd.DataFrame,
+    stop_reasons: Mapping[object, str] | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> pd.DataFrame:
+    """One row per trial_id with SUMMARY_COLUMNS; latency statistics over ok, warm rows.
+
+    Error rate counts every non-ok outcome over all invocations; throughput is ok
+    invocations per second between the trial's first start and last end. ``stop_reason``
+    comes from ``stop_reasons`` (trial_id -> reason), else from a ``stop_reason`` column
+    (its last non-empty value), else "". The interval level is kept in ``attrs``.
+    """
+    reasons = dict(stop_reasons or {})
+    rows = []
+    if invocations_df is not None and len(invocations_df):
+        for trial_id, g in invocations_df.groupby("trial_id", sort=False):
+            reason = reasons.get(trial_id, "")
+            if not reason and "stop_reason" in g:
+                given = [str(r) for r in g["stop_reason"] if isinstance(r, str) and r]
+                reason = given[-1] if given else ""
+            rows.append(_summary_row(trial_id, g, confidence, reason))
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out.attrs["confidence"] = confidence
+    return out

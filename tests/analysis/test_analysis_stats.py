@@ -1,0 +1,155 @@
+"""Percentile intervals, trial summaries and the precision stop, against known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sm_bench_widgets.analysis.stats import (
+    order_statistic_ranks,
+    percentile_ci,
+    precision_reached,
+    summarize,
+)
+from sm_bench_widgets.schema import SUMMARY_COLUMNS
+
+
+def test_median_interval_matches_published_order_statistic_table():
+    # Classic table: for n = 10 the 95% median interval is (x_(2), x_(9)), coverage 97.9%.
+    estimate, low, high = percentile_ci(range(1, 11), 50, 0.95)
+    assert (estimate, low, high) == (5.5, 2.0, 9.0)
+    # n = 6 is the smallest sample with a 95% median interval: (x_(1), x_(6)).
+    assert percentile_ci([3, 1, 6, 2, 5, 4], 50, 0.95)[1:] == (1.0, 6.0)
+
+
+def test_bounds_are_nan_when_the_sample_is_too_small():
+    _, low, high = percentile_ci([1, 2, 3, 4, 5], 50, 0.95)
+    assert math.isnan(low) and math.isnan(high)
+    # p90 at 95% needs 0.9^n <= 0.025 for an upper bound (all n below p90): n >= 36.
+    assert order_statistic_ranks(35, 90, 0.95)[1] is None
+    assert order_statistic_ranks(36, 90, 0.95)[1] == 36
+
+
+def test_interval_ignores_non_finite_values_and_empty_input_is_nan():
+    assert percentile_ci([np.nan, 1, 2, 3, 4, 5, 6, np.inf], 50, 0.95)[1:] == (1.0, 6.0)
+    assert all(math.isnan(v) for v in percentile_ci([], 50, 0.95))
+    with pytest.raises(ValueError, match="q=100"):
+        percentile_ci([1, 2], 100, 0.95)
+
+
+@pytest.mark.parametrize("q, n", [(50, 40), (90, 120)])
+def test_coverage_by_simulation_is_at_least_nominal(q, n):
+    rng = np.random.default_rng(12345)
+    true_value = -math.log(1 - q / 100)  # quantile of Exponential(1)
+    reps = 1500
+    hits = 0
+    for _ in range(reps):
+        _, low, high = percentile_ci(rng.exponential(1.0, n), q, 0.95)
+        hits += low <= true_value <= high
+    coverage = hits / reps
+    # Exact order-statistic intervals cover at least 95%; discreteness adds a little.
+    assert 0.94 <= coverage <= 0.995, coverage
+
+
+def test_summarize_counts_outcomes_and_uses_only_ok_warm_latencies(make_invocations):
+    a = make_invocations(
+        "t-a",
+        [900, 10, 20, 30, 40, 999, 998, 997, 996],
+        outcomes=[
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "throttled",
+            "insufficient_memory",
+            "model_error",
+            "error",
+        ],
+        cold=[True, False, False, False, False, False, False, False, False],
+        memory_size=1024,
+    )
+    b = make_invocations(
+        "t-b",
+        [100.0] * 4,
+        phase="concurrency",
+        max_concurrency=4,
+        clients=8,
+        start=2000.0,
+        gap_s=0.5,
+    )
+    b["stop_reason"] = ["", "", "", "precision"]
+    summary = summarize(pd.concat([a, b], ignore_index=True), stop_reasons={"t-a": "dominated"})
+
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary["trial_id"]) == ["t-a", "t-b"]
+    ra, rb = summary.iloc[0], summary.iloc[1]
+    assert (
+        ra["count"],
+        ra["ok_count"],
+        ra["throttle_count"],
+        ra["insufficient_memory_count"],
+        ra["model_error_count"],
+        ra["other_error_count"],
+    ) == (9, 5, 1, 1, 1, 1)
+    assert ra["error_rate"] == pytest.approx(4 / 9)
+    assert ra["cold_count"] == 1
+    # Warm ok latencies are 10, 20, 30, 40: the cold 900 ms and the errors are left out.
+    assert ra["mean_ms"] == pytest.approx(25.0)
+    assert ra["p50_ms"] == pytest.approx(25.0)
+    assert ra["iqr_ms"] == pytest.approx(32.5 - 17.5)
+    # Trial spans from 1000.0 to the last end 1008.996: 5 ok invocations over it.
+    assert ra["duration_s"] == pytest.approx(8.996)
+    assert ra["throughput_rps"] == pytest.approx(5 / 8.996)
+    assert ra["stop_reason"] == "dominated"
+    assert (rb["phase"], rb["max_concurrency"], rb["clients"]) == ("concurrency", 4, 8)
+    assert rb["error_rate"] == 0 and rb["stop_reason"] == "precision"
+    assert math.isnan(ra["p50_ci_low"])  # 4 warm samples: too few for a 95% interval
+    assert summary.attrs["confidence"] == 0.95
+
+
+def test_summarize_of_an_empty_frame_has_the_columns():
+    summary = summarize(pd.DataFrame(columns=SUMMARY_COLUMNS))
+    assert list(summary.columns) == SUMMARY_COLUMNS and summary.empty
+
+
+def test_summarize_with_no_successful_invocation_has_nan_latency(make_invocations):
+    rows = make_invocations("t", [5.0] * 3, outcomes=["insufficient_memory"] * 3)
+    row = summarize(rows).iloc[0]
+    assert row["error_rate"] == 1.0 and math.isnan(row["p90_ms"])
+    assert row["throughput_rps"] == 0.0
+
+
+def test_precision_reached_on_steady_and_not_on_noisy_or_short_samples():
+    rng = np.random.default_rng(7)
+    steady = rng.lognormal(np.log(100), 0.02, 200)
+    noisy = rng.lognormal(np.log(100), 0.8, 200)
+    assert precision_reached(steady, 0.05, 0.95)
+    assert not precision_reached(noisy, 0.05, 0.95)
+    assert not precision_reached(steady[:20], 0.05, 0.95)  # p90 bound not defined yet
+
+
+def _samples_needed(sigma: float, grid: list[int], reps: int, seed: int) -> int | None:
+    """Smallest n on the grid at which p90 +-5% at 95% is reached in most replicates."""
+    rng = np.random.default_rng(seed)
+    for n in grid:
+        reached = sum(
+            precision_reached(rng.lognormal(0.0, sigma, n), 0.05, 0.95, (90,)) for _ in range(reps)
+        )
+        if reached * 2 > reps:
+            return n
+    return None
+
+
+def test_samples_needed_for_p90_match_the_stated_ballpark():
+    # Stated: ~60 samples at sigma 0.1, ~400 at 0.3 and over 1000 at 0.5. The exact
+    # interval is conservative, so allow up to about twice those.
+    n_01 = _samples_needed(0.1, [30, 45, 60, 75, 90, 110, 130, 160], 24, seed=1)
+    n_03 = _samples_needed(0.3, [250, 350, 450, 550, 650, 800, 1000], 24, seed=2)
+    n_05 = _samples_needed(0.5, [800, 1000, 1200, 1400, 1700, 2000, 2500], 24, seed=3)
+    assert n_01 is not None and 40 <= n_01 <= 130, n_01
+    assert n_03 is not None and 300 <= n_03 <= 800, n_03
+    assert n_05 is not None and 1000 < n_05 <= 2500, n_05
