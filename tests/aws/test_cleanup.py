@@ -1,0 +1,145 @@
+"""Leftover sweep by tag, from Python and from ``sm-bench cleanup``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sm_bench_widgets.aws.cleanup import sweep
+from sm_bench_widgets.aws.endpoints import (
+    CleanupError,
+    EndpointSpec,
+    create_endpoint,
+    endpoint_name_for,
+    find_leftover_resources,
+    find_leftovers,
+)
+from tests.aws.conftest import all_resources, inject
+
+
+@pytest.fixture
+def leftovers(target, model):
+    """Two runs' tagged endpoints, an orphaned tagged config and an untagged endpoint."""
+    sm = target.client("sagemaker")
+    made = {}
+    for run in ("run-a", "run-b"):
+        spec = EndpointSpec(model, 1024, 1)
+        name = endpoint_name_for(model, run, spec)
+        create_endpoint(target, spec, name, run)
+        made[run] = name
+    orphan = endpoint_name_for(model, "run-a", EndpointSpec(model, 2048, 1))
+    sm.create_endpoint_config(
+        EndpointConfigName=orphan,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model,
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
+            }
+        ],
+        Tags=[
+            {"Key": "sm-bench-widgets:tool", "Value": "sm-bench-widgets"},
+            {"Key": "sm-bench-widgets:run-id", "Value": "run-a"},
+        ],
+    )
+    variants = [
+        {
+            "VariantName": "AllTraffic",
+            "ModelName": model,
+            "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1},
+        }
+    ]
+    sm.create_endpoint_config(
+        EndpointConfigName="not-ours",
+        ProductionVariants=variants,
+        Tags=[{"Key": "sm-bench-widgets:tool", "Value": "other"}],
+    )
+    sm.create_endpoint(EndpointName="not-ours", EndpointConfigName="not-ours")
+    return {"a": made["run-a"], "b": made["run-b"], "orphan": orphan}
+
+
+def test_find_leftovers_by_tool_and_run(target, leftovers):
+    assert find_leftovers(target) == sorted([leftovers["a"], leftovers["b"], leftovers["orphan"]])
+    assert find_leftovers(target, "run-a") == sorted([leftovers["a"], leftovers["orphan"]])
+    assert find_leftovers(target, "run-zzz") == []
+    kinds = {(r.name, r.kind) for r in find_leftover_resources(target, "run-b")}
+    assert kinds == {(leftovers["b"], "endpoint"), (leftovers["b"], "endpoint-config")}
+
+
+def test_dry_run_deletes_nothing(target, leftovers):
+    before = all_resources(target)
+    lines: list[str] = []
+    names = sweep(target, dry_run=True, out=lines.append)
+    assert names == find_leftovers(target)
+    assert all_resources(target) == before
+    assert all(line.startswith("would delete") for line in lines)
+    assert any(leftovers["orphan"] in line and "endpoint-config" in line for line in lines)
+
+
+def test_sweep_one_run_then_all_keeps_untagged(target, leftovers):
+    lines: list[str] = []
+    assert sweep(target, run_id="run-a", out=lines.append) == sorted(
+        [leftovers["a"], leftovers["orphan"]]
+    )
+    assert all(line.startswith("deleted") for line in lines)
+    assert find_leftovers(target) == [leftovers["b"]]
+    sweep(target, out=lines.append)
+    assert all_resources(target) == (["not-ours"], ["not-ours"])
+    assert sweep(target, out=lines.append) == []
+    assert lines[-1] == "nothing to clean up"
+
+
+def test_sweep_reports_failures_after_trying_the_rest(target, leftovers):
+    inject(
+        target,
+        "DeleteEndpoint",
+        lambda p: (
+            ("AccessDeniedException", "denied") if p["EndpointName"] == leftovers["a"] else None
+        ),
+    )
+    with pytest.raises(CleanupError) as info:
+        sweep(target, out=lambda line: None)
+    assert list(info.value.failures) == [f"endpoint {leftovers['a']}"]
+    assert find_leftovers(target) == [leftovers["a"]]
+
+
+def _cli(moto_url, *args):
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sm_bench_widgets.cli", "cleanup", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_dry_run_then_delete(target, moto_url, leftovers):
+    dry = _cli(moto_url, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert leftovers["a"] in dry.stdout and "would delete" in dry.stdout
+    assert "not-ours" not in dry.stdout
+    assert len(find_leftovers(target)) == 3
+
+    real = _cli(moto_url, "--run-id", "run-b")
+    assert real.returncode == 0, real.stderr
+    assert find_leftovers(target) == sorted([leftovers["a"], leftovers["orphan"]])
+
+
+def test_cli_failure_is_one_line_and_non_zero(moto_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    result = _cli(moto_url, "--dry-run", "--profile", "no-such-profile")
+    assert result.returncode == 1
+    assert result.stderr.startswith("sm-bench cleanup: error:")
+    assert "no-such-profile" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
