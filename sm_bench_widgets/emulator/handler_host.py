@@ -107,10 +107,16 @@ def _local_dir(source_dir: str | os.PathLike[str]) -> str:
 
 
 class HandlerWorker:
-    """One worker process hosting one inference script; one request at a time."""
+    """One worker process hosting one inference script; one request at a time.
+
+    ``setup_seconds``: wall time from process launch to model loaded (the real cold start).
+    ``footprint_mb``: the worker's RSS right after ``model_fn``. ``peak_mb``: the highest RSS
+    seen so far (loading and serving). Sizes are MiB, as SageMaker's memory sizes are.
+    """
 
     setup_seconds: float
     footprint_mb: float
+    peak_mb: float
 
     def __init__(self, proc: subprocess.Popen[bytes], memory_limit_mb: int) -> None:
         """Wrap a launched worker process; use ``HandlerWorker.start`` instead."""
@@ -207,6 +213,8 @@ class HandlerWorker:
         """Serve one request; returns (response body, response content type)."""
         with self._lock:
             if not self.alive:
+                if self._oom_mb is not None:
+                    self._raise_if_over_memory(None, during_start=False)
                 raise HandlerInvokeError("the model worker is not running", 500)
             deadline = time.monotonic() + timeout_s
             self._set_busy(True)
