@@ -1,0 +1,173 @@
+"""The recommendation card: what to deploy, what it costs, why, and how to create it.
+
+``card_html`` and ``boto3_snippet`` are pure; ``RecommendationCard`` shows them, the snippet
+in a read-only text area so it can be selected and copied.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+
+
+def _ms(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{number:,.1f} ms" if math.isfinite(number) else "n/a"
+
+
+def _usd(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"${number:,.4f}" if math.isfinite(number) else "n/a"
+
+
+def config_label(rec: Any) -> str:
+    """``2048 MB, max concurrency 4`` (with provisioned concurrency when there is some)."""
+    text = f"{rec.memory_size} MB, max concurrency {rec.max_concurrency}"
+    if rec.provisioned_concurrency:
+        text += f", provisioned concurrency {rec.provisioned_concurrency}"
+    return text
+
+
+def _name(model_name: str, suffix: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9-]+", "-", model_name or "model").strip("-") or "model"
+    return base[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def endpoint_config_name(model_name: str, rec: Any) -> str:
+    """A valid endpoint config name for the recommended configuration (<= 63 chars)."""
+    suffix = f"-serverless-{rec.memory_size}-c{rec.max_concurrency}"
+    if rec.provisioned_concurrency:
+        suffix += f"-p{rec.provisioned_concurrency}"
+    return _name(model_name, suffix)
+
+
+def boto3_snippet(rec: Any, model_name: str, region: str | None = None) -> str:
+    """Python that creates the recommended serverless endpoint config and endpoint."""
+    name = endpoint_config_name(model_name, rec)
+    serverless = [
+        f'            "MemorySizeInMB": {int(rec.memory_size)},',
+        f'            "MaxConcurrency": {int(rec.max_concurrency)},',
+    ]
+    if rec.provisioned_concurrency:
+        serverless.append(
+            f'            "ProvisionedConcurrency": {int(rec.provisioned_concurrency)},'
+        )
+    region_arg = f", region_name={region!r}" if region else ""
+    endpoint = _name(model_name, "-serverless")
+    return "\n".join(
+        [
+            "import boto3",
+            "",
+            f'sagemaker = boto3.client("sagemaker"{region_arg})',
+            "sagemaker.create_endpoint_config(",
+            f'    EndpointConfigName="{name}",',
+            "    ProductionVariants=[{",
+            '        "VariantName": "AllTraffic",',
+            f'        "ModelName": "{model_name}",',
+            '        "ServerlessConfig": {',
+            *serverless,
+            "        },",
+            "    }],",
+            ")",
+            f'sagemaker.create_endpoint(EndpointName="{endpoint}", EndpointConfigName="{name}")',
+        ]
+    )
+
+
+def break_even_text(break_even: pd.DataFrame | None, rec: Any) -> str:
+    """When an instance endpoint becomes cheaper than the recommended configuration."""
+    if break_even is None or not len(break_even):
+        return "no break-even figure"
+    rows = break_even[
+        (break_even["memory_size"] == rec.memory_size)
+        & (break_even["max_concurrency"] == rec.max_concurrency)
+        & (break_even["provisioned_concurrency"].fillna(0) == (rec.provisioned_concurrency or 0))
+    ]
+    if not len(rows):
+        rows = break_even[break_even["memory_size"] == rec.memory_size]
+    if not len(rows):
+        return "no break-even figure"
+    row = rows.iloc[0]
+    monthly = float(row["break_even_monthly_invocations"])
+    where = f"from {monthly:,.0f} invocations a month" if math.isfinite(monthly) else "at no volume"
+    return (
+        f"an always-on {row['instance_type']} endpoint "
+        f"({_usd(row['instance_monthly_usd'])} a month) is cheaper {where}"
+    )
+
+
+def card_html(result: Any, model_name: str = "") -> str:
+    """The card's HTML for a ``BenchmarkResult`` (a notice when there is no recommendation)."""
+    rec = result.recommendation
+    emulated = (
+        "<p style='color:#8a5300'><b>Emulated</b>: measured on the local emulator, not on AWS.</p>"
+        if getattr(result, "emulated", False)
+        else ""
+    )
+    if rec is None:
+        return (
+            f"<div class='smb-card'><h3>No recommendation</h3>{emulated}<p>No configuration "
+            "met the constraints or produced successful invocations.</p></div>"
+        )
+    reasons = "".join(f"<li>{html.escape(str(r))}</li>" for r in rec.reasons)
+    runner = rec.runner_up
+    runner_html = (
+        f"<p><b>Runner-up:</b> {html.escape(config_label(runner))}: p50 {_ms(runner.p50_ms)}, "
+        f"p90 {_ms(runner.p90_ms)}, {_usd(runner.cost_per_1m_usd)} per 1M invocations</p>"
+        if runner is not None
+        else "<p><b>Runner-up:</b> none</p>"
+    )
+    model = f" for <code>{html.escape(model_name)}</code>" if model_name else ""
+    return (
+        "<div class='smb-card' style='border:1px solid #4c78a8;border-radius:6px;"
+        "padding:8px 14px;margin:6px 0'>"
+        f"<h3 style='margin:4px 0'>Deploy{model}: {html.escape(config_label(rec))}</h3>"
+        f"{emulated}"
+        f"<p><b>Expected latency:</b> p50 {_ms(rec.p50_ms)}, p90 {_ms(rec.p90_ms)}, "
+        f"p99 {_ms(rec.p99_ms)}<br><b>Expected cost:</b> {_usd(rec.cost_per_1m_usd)} per 1M "
+        f"invocations</p>"
+        f"<p><b>Why</b> (strategy <code>{html.escape(rec.strategy)}</code>): "
+        f"{html.escape(rec.rule)}</p><ul>{reasons}</ul>"
+        f"{runner_html}"
+        f"<p><b>Break-even:</b> {html.escape(break_even_text(result.break_even, rec))}</p>"
+        "</div>"
+    )
+
+
+class RecommendationCard:
+    """The card and its copyable snippet; hidden until a result is shown."""
+
+    def __init__(self) -> None:
+        self.html = w.HTML()
+        self.snippet = w.Textarea(
+            rows=14, disabled=False, layout=w.Layout(width="720px", font_family="monospace")
+        )
+        self.snippet_label = w.HTML("<b>Create it with boto3</b> (select and copy):")
+        self.widget = w.VBox(
+            [self.html, self.snippet_label, self.snippet], layout=w.Layout(display="none")
+        )
+
+    def show(self, result: Any, model_name: str, region: str | None = None) -> None:
+        """Show the recommendation of ``result``."""
+        self.html.value = card_html(result, model_name)
+        rec = result.recommendation
+        self.snippet.value = boto3_snippet(rec, model_name, region) if rec is not None else ""
+        has_snippet = "" if rec is not None else "none"
+        self.snippet.layout.display = has_snippet
+        self.snippet_label.layout.display = has_snippet
+        self.widget.layout.display = ""
+
+    def hide(self) -> None:
+        """Hide the card (a new run starts)."""
+        self.widget.layout.display = "none"

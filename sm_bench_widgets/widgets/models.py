@@ -1,0 +1,90 @@
+"""The model picker: the account's SageMaker models newest first, searchable, free text too."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from sm_bench_widgets.aws.clients import Target
+
+
+def list_model_names(target: Target, limit: int = 1000) -> list[str]:
+    """Model names at ``target``, newest first (``ListModels`` by CreationTime, paginated)."""
+    paginator = target.client("sagemaker").get_paginator("list_models")
+    names: list[str] = []
+    pages = paginator.paginate(
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        PaginationConfig={"MaxItems": limit, "PageSize": 100},
+    )
+    for page in pages:
+        names.extend(m["ModelName"] for m in page.get("Models", []))
+    return names
+
+
+class ModelPicker:
+    """A combobox of model names (typing any name works) with a refresh button."""
+
+    def __init__(self, value: str = ""):
+        self.combo = w.Combobox(
+            value=value,
+            options=[],
+            ensure_option=False,
+            placeholder="type or pick a SageMaker model name",
+            layout=w.Layout(width="420px"),
+        )
+        self.refresh_button = w.Button(
+            icon="refresh", tooltip="Reload the model list", layout=w.Layout(width="40px")
+        )
+        self.status = w.HTML()
+        self.flag_html = w.HTML()
+        self._target_fn: Callable[[], Target] | None = None
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.widget = w.VBox(
+            [w.HBox([self.combo, self.refresh_button, self.status]), self.flag_html]
+        )
+
+    @property
+    def value(self) -> str:
+        """The model name typed or picked."""
+        return self.combo.value.strip()
+
+    def bind(self, target_fn: Callable[[], Target]) -> None:
+        """Use ``target_fn()`` to find the account whose models are listed."""
+        self._target_fn = target_fn
+
+    def refresh(self) -> list[str]:
+        """Reload the list from the account; errors are shown, not raised."""
+        if self._target_fn is None:
+            return []
+        try:
+            names = list_model_names(self._target_fn())
+        except Exception as exc:  # shown next to the picker; free text still works
+            self.status.value = (
+                f"<span style='color:#b00020'>could not list models: {html.escape(str(exc))}</span>"
+            )
+            return []
+        self.combo.options = names
+        if not self.combo.value and names:
+            self.combo.value = names[0]
+        self.status.value = f"<span style='color:#555'>{len(names)} model(s), newest first</span>"
+        return names
+
+    def flag(self, message: str | None) -> None:
+        """Show ``message`` under the picker (or clear it)."""
+        self.flag_html.value = (
+            f"<span class='smb-flag' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
+            if message
+            else ""
+        )
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the name changes."""
+        self.combo.observe(lambda _change: callback(), names="value")
+
+    def set_disabled(self, disabled: bool) -> None:
+        """Lock or unlock the inputs."""
+        self.combo.disabled = disabled
+        self.refresh_button.disabled = disabled
