@@ -1,0 +1,773 @@
+"""``BenchmarkResult``: the DataFrames of a benchmark, its recommendation, exports and report.
+
+A result holds what was measured (the config, one row per invocation, CloudWatch rows and
+the run's status) and derives everything else on first use through ``analysis``: trial
+summaries, cold starts, prices, costs, break-even and the recommendation. A result with
+no successful invocation, or from a stopped run, still builds, saves, loads and renders;
+its recommendation is then None and ``recommendation_reason`` says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import importlib.util
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sm_bench_widgets.analysis import cost, pricing, recommend, stats
+from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.schema import (
+    CLOUDWATCH_COLUMNS,
+    COLD_START_COLUMNS,
+    INVOCATION_COLUMNS,
+)
+
+FORMAT = "sm-bench-widgets-result"
+FORMAT_VERSION = 1
+EMULATED_LABEL = "emulated"
+TABLES = (
+    "invocations",
+    "stability",
+    "concurrency",
+    "cold_starts",
+    "cloudwatch",
+    "costs",
+    "break_even",
+    "prices",
+)
+_KEEP: Any = object()  # rerank default: keep the configured value
+
+# Column kinds of the two measured tables, so every reader restores the same dtypes.
+_INVOCATION_KINDS = {
+    **dict.fromkeys(
+        ("run_id", "trial_id", "phase", "endpoint_name", "outcome", "error_code"), "str"
+    ),
+    **dict.fromkeys(
+        (
+            "memory_size",
+            "max_concurrency",
+            "provisioned_concurrency",
+            "clients",
+            "client_id",
+            "bytes_in",
+            "bytes_out",
+            "payload_index",
+        ),
+        "int",
+    ),
+    **dict.fromkeys(("start", "end", "latency_ms"), "float"),
+    "cold": "bool",
+}
+_CLOUDWATCH_KINDS = {
+    **dict.fromkeys(("endpoint_name", "metric", "statistic", "unit"), "str"),
+    **dict.fromkeys(("memory_size", "max_concurrency", "provisioned_concurrency"), "int"),
+    "timestamp": "time",
+    "value": "float",
+}
+_TRUE = {"true", "1", "yes", "y", "t"}
+
+
+# -- column coercion ----------------------------------------------------------------------
+def _as_bool(series: pd.Series) -> pd.Series:
+    if series.dtype == bool:
+        return series
+    return series.map(
+        lambda v: (
+            str(v).strip().lower() in _TRUE
+            if isinstance(v, str)
+            else bool(v)
+            if pd.notna(v)
+            else False
+        )
+    ).astype(bool)
+
+
+def _coerce(frame: pd.DataFrame | None, columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` first (missing ones added) and each column of its kind."""
+    frame = pd.DataFrame() if frame is None else frame
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    extra = [c for c in frame.columns if c not in columns]
+    for col in [*columns, *extra]:
+        values = (
+            frame[col].reset_index(drop=True)
+            if col in frame.columns
+            else pd.Series([None] * len(frame), dtype=object)
+        )
+        kind = kinds.get(col)
+        if kind == "str":
+            values = values.astype(object).where(values.notna(), "").astype(str)
+        elif kind == "int":
+            values = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
+        elif kind == "float":
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif kind == "bool":
+            values = _as_bool(values)
+        elif kind == "time":
+            values = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+            values = values.astype("datetime64[ns, UTC]")
+        out[col] = values
+    return out
+
+
+def normalize_invocations(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Invocations with ``INVOCATION_COLUMNS`` first and fixed dtypes (empty is fine)."""
+    return _coerce(frame, INVOCATION_COLUMNS, _INVOCATION_KINDS)
+
+
+def normalize_cloudwatch(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """CloudWatch rows with ``CLOUDWATCH_COLUMNS`` first and fixed dtypes (UTC timestamps)."""
+    return _coerce(frame, CLOUDWATCH_COLUMNS, _CLOUDWATCH_KINDS)
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    """A UTC timestamp from epoch seconds, a datetime or an ISO string (None stays None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, int | float):
+        return pd.Timestamp(value, unit="s", tz="UTC")
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return _jsonable(value.item())
+    return value
+
+
+def _need(module: str, what: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"{what} needs {module}: pip install {module}")
+
+
+# -- the result ---------------------------------------------------------------------------
+class BenchmarkResult:
+    """What a benchmark measured and what follows from it; derived tables computed once."""
+
+    def __init__(
+        self,
+        config: BenchmarkConfig,
+        invocations: pd.DataFrame | None,
+        cloudwatch: pd.DataFrame | None = None,
+        run_id: str = "",
+        run_dir: str | os.PathLike[str] | None = None,
+        emulated: bool = False,
+        status: str = "completed",
+        stop_reasons: Mapping[str, str] | None = None,
+        started_at: Any = None,
+        ended_at: Any = None,
+        region: str | None = None,
+        errors: list[str] | None = None,
+    ):
+        self.config = config
+        self.run_id = run_id
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.emulated = bool(emulated)
+        self.status = status
+        self.stop_reasons = dict(stop_reasons or {})
+        self.started_at = _timestamp(started_at)
+        self.ended_at = _timestamp(ended_at)
+        self.region = region or config.region
+        self.errors = list(errors or [])
+        self._cloudwatch = normalize_cloudwatch(cloudwatch)
+        self._cache: dict[str, Any] = {}
+        self.invocations = invocations
+
+    # -- measured data ------------------------------------------------------------------
+    @property
+    def invocations(self) -> pd.DataFrame:
+        """One row per invocation (``INVOCATION_COLUMNS``); assigning clears derived tables."""
+        return self._invocations
+
+    @invocations.setter
+    def invocations(self, frame: pd.DataFrame | None) -> None:
+        self._invocations = normalize_invocations(frame)
+        self._cache = {}
+
+    @property
+    def cloudwatch(self) -> pd.DataFrame:
+        """CloudWatch rows of the run's endpoints (``CLOUDWATCH_COLUMNS``), maybe empty."""
+        return self._cloudwatch
+
+    @property
+    def label(self) -> str:
+        """``emulated`` for results from the local emulator, else ``""``."""
+        return EMULATED_LABEL if self.emulated else ""
+
+    def _cached(self, key: str, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # -- summaries ----------------------------------------------------------------------
+    def _trial_rows(self) -> pd.DataFrame:
+        """Invocations with each row's phase set to its trial's phase (probes included)."""
+        inv = self._invocations
+        if inv.empty:
+            return inv
+        main = inv.loc[inv["phase"] != "cold_start"].groupby("trial_id")["phase"].first()
+        phase = inv["trial_id"].map(main)
+        return inv.assign(phase=phase.where(phase.notna(), inv["phase"]).astype(str))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Every trial's summary (``SUMMARY_COLUMNS``); cold-start probes count in their trial."""
+        return self._cached(
+            "summary",
+            lambda: stats.summarize(self._trial_rows(), self.stop_reasons, self.config.confidence),
+        )
+
+    def _phase(self, phase: str) -> pd.DataFrame:
+        table = self.summary
+        return table.loc[(table["phase"] == phase).astype(bool)].reset_index(drop=True)
+
+    @property
+    def stability(self) -> pd.DataFrame:
+        """Summaries of the stability trials (one per memory size and provisioned variant)."""
+        return self._cached("stability", lambda: self._phase("stability"))
+
+    @property
+    def concurrency(self) -> pd.DataFrame:
+        """Summaries of the concurrency trials (max concurrency x clients)."""
+        return self._cached("concurrency", lambda: self._phase("concurrency"))
+
+    @property
+    def cold_starts(self) -> pd.DataFrame:
+        """Per trial with cold starts: their count, median and max against the warm median."""
+        return self._cached("cold_starts", self._cold_starts)
+
+    def _cold_starts(self) -> pd.DataFrame:
+        inv = self._invocations
+        cold = inv.loc[inv["cold"]]
+        if cold.empty:
+            return pd.DataFrame(columns=COLD_START_COLUMNS)
+        keys = ["memory_size", "max_concurrency", "provisioned_concurrency"]
+        warm_ok = inv.loc[(inv["outcome"] == "ok") & ~inv["cold"]]
+        by_config = {k: g["latency_ms"] for k, g in warm_ok.groupby(keys)}
+        rows = []
+        for trial_id, group in cold.groupby("trial_id", sort=False):
+            first = group.iloc[0]
+            cold_lat = group.loc[group["outcome"] == "ok", "latency_ms"].dropna()
+            warm = warm_ok.loc[warm_ok["trial_id"] == trial_id, "latency_ms"]
+            if warm.empty:
+                warm = by_config.get(tuple(int(first[k]) for k in keys), warm)
+            cold_p50 = _median(cold_lat)
+            warm_p50 = _median(warm)
+            rows.append(
+                {
+                    "trial_id": trial_id,
+                    **{k: int(first[k]) for k in keys},
+                    "cold_count": len(group),
+                    "cold_p50_ms": cold_p50,
+                    "cold_max_ms": float(cold_lat.max()) if len(cold_lat) else math.nan,
+                    "warm_p50_ms": warm_p50,
+                    "cold_penalty_ms": cold_p50 - warm_p50,
+                }
+            )
+        return pd.DataFrame(rows, columns=COLD_START_COLUMNS)
+
+    # -- prices, costs, recommendation --------------------------------------------------
+    @property
+    def prices(self) -> pricing.Prices:
+        """Prices of the run's region with the config's overrides (us-east-1 if unknown)."""
+        return self._cached("prices", self._prices)
+
+    def _prices(self) -> pricing.Prices:
+        try:
+            return pricing.get_prices(self.region, self.config.pricing_overrides)
+        except ConfigError as exc:
+            if exc.field != "region":
+                raise
+            self._note(f"No prices for region {self.region}: us-east-1 prices used.")
+            return pricing.get_prices("us-east-1", self.config.pricing_overrides)
+
+    @property
+    def notes(self) -> list[str]:
+        """Caveats found while deriving the tables (e.g. prices taken from another region)."""
+        self.prices  # noqa: B018 - computing prices may add a note
+        return list(self._cache.get("notes", []))
+
+    def _note(self, text: str) -> None:
+        notes = self._cache.setdefault("notes", [])
+        if text not in notes:
+            notes.append(text)
+
+    def _cost_table(self, monthly: int) -> pd.DataFrame:
+        return cost.cost_table(self.summary, self._invocations, self.prices, monthly)
+
+    @property
+    def costs(self) -> pd.DataFrame:
+        """Cost per invocation, per 1M and per month per configuration (``COST_COLUMNS``)."""
+        return self._cached("costs", lambda: self._cost_table(self.config.monthly_invocations))
+
+    @property
+    def break_even(self) -> pd.DataFrame:
+        """Monthly invocations from which the comparison instance endpoint is cheaper."""
+        return self._cached(
+            "break_even",
+            lambda: cost.break_even_table(
+                self.costs, self.prices, self.config.comparison_instance_type
+            ),
+        )
+
+    @property
+    def recommendation(self) -> recommend.Recommendation | None:
+        """What to deploy by the configured strategy and constraints, or None (see reason)."""
+        return self._recommend()[0]
+
+    @property
+    def recommendation_reason(self) -> str:
+        """Why there is no recommendation ("" when there is one)."""
+        return self._recommend()[1]
+
+    def _recommend(self) -> tuple[recommend.Recommendation | None, str]:
+        c = self.config
+        return self._cached(
+            "recommendation",
+            lambda: self._rank(
+                self.costs,
+                c.strategy,
+                c.balanced_weight,
+                c.sla_percentile,
+                c.sla_ms,
+                c.max_error_rate,
+            ),
+        )
+
+    def _rank(
+        self,
+        costs: pd.DataFrame,
+        strategy: str,
+        weight: float,
+        sla_percentile: int | None,
+        sla_ms: float | None,
+        max_error_rate: float | None,
+    ) -> tuple[recommend.Recommendation | None, str]:
+        if not (self._invocations["outcome"] == "ok").any():
+            what = "no invocations" if self._invocations.empty else "no successful invocations"
+            return None, f"The run has {what} to recommend from (status: {self.status})."
+        return recommend.recommend_or_reason(
+            self.summary, costs, strategy, weight, sla_percentile, sla_ms, max_error_rate
+        )
+
+    def rerank(
+        self,
+        strategy: str | None = None,
+        weight: float | None = None,
+        sla_percentile: Any = _KEEP,
+        sla_ms: Any = _KEEP,
+        max_error_rate: Any = _KEEP,
+        monthly_invocations: int | None = None,
+    ) -> recommend.Recommendation | None:
+        """The recommendation under other choices, from the measured data (no new run).
+
+        An argument left out keeps the configured value; ``sla_ms=None`` and
+        ``max_error_rate=None`` given explicitly drop that constraint. With ``sla_ms`` but
+        no percentile, the configured percentile (else 90) is used.
+        """
+        c = self.config
+        strategy = c.strategy if strategy is None else strategy
+        weight = c.balanced_weight if weight is None else weight
+        sla_ms = c.sla_ms if sla_ms is _KEEP else sla_ms
+        sla_percentile = c.sla_percentile if sla_percentile is _KEEP else sla_percentile
+        if sla_ms is None:
+            sla_percentile = None
+        elif sla_percentile is None:
+            sla_percentile = c.sla_percentile or 90
+        max_error_rate = c.max_error_rate if max_error_rate is _KEEP else max_error_rate
+        monthly = c.monthly_invocations if monthly_invocations is None else monthly_invocations
+        if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0:
+            raise ConfigError("monthly_invocations", monthly, "a whole number >= 0")
+        costs = self.costs if monthly == c.monthly_invocations else self._cost_table(monthly)
+        return self._rank(costs, strategy, weight, sla_percentile, sla_ms, max_error_rate)[0]
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def time_span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """(start, end): the given time stamps, else those of the first and last invocation."""
+        inv = self._invocations
+        start, end = self.started_at, self.ended_at
+        if start is None and len(inv):
+            start = _timestamp(float(inv["start"].min()))
+        if end is None and len(inv):
+            end = _timestamp(float(inv["end"].max()))
+        return start, end
+
+    def meta(self) -> dict[str, Any]:
+        """The run's description: ids, status, emulated label, times, format version."""
+        from sm_bench_widgets import __version__
+
+        start, end = self.time_span
+        rec, reason = self._recommend()
+        prices = self.prices
+        return _jsonable(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "package_version": __version__,
+                "run_id": self.run_id,
+                "status": self.status,
+                "emulated": self.emulated,
+                "label": self.label,
+                "region": self.region,
+                "started_at": start,
+                "ended_at": end,
+                "stop_reasons": self.stop_reasons,
+                "errors": self.errors,
+                "invocations": len(self._invocations),
+                "recommendation": rec.to_dict() if rec else None,
+                "recommendation_reason": reason,
+                "prices": {"region": prices.region, "as_of": prices.as_of, "source": prices.source},
+                "notes": self.notes,
+            }
+        )
+
+    # -- tables -------------------------------------------------------------------------
+    def price_table(self) -> pd.DataFrame:
+        """Each price used: name, value in USD, date and source."""
+        figures = self.prices.figures
+        return pd.DataFrame(
+            [
+                {"name": k, "usd": f.value, "as_of": f.as_of, "source": f.source}
+                for k, f in figures.items()
+            ],
+            columns=["name", "usd", "as_of", "source"],
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name (``TABLES``), as exported."""
+        return {
+            "invocations": self.invocations,
+            "stability": self.stability,
+            "concurrency": self.concurrency,
+            "cold_starts": self.cold_starts,
+            "cloudwatch": self.cloudwatch,
+            "costs": self.costs,
+            "break_even": self.break_even,
+            "prices": self.price_table(),
+        }
+
+    def recommendation_table(self) -> pd.DataFrame:
+        """The recommendation (and runner-up) as one row each, for exports."""
+        rec = self.recommendation
+        if rec is None:
+            return pd.DataFrame([{"role": "none", "reason": self.recommendation_reason}])
+        rows = []
+        for role, r in (("recommended", rec), ("runner-up", rec.runner_up)):
+            if r is not None:
+                data = r.to_dict()
+                data.pop("runner_up")
+                data["reasons"] = " ".join(data["reasons"])
+                rows.append({"role": role, **data})
+        return pd.DataFrame(rows)
+
+    # -- save and load ------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write a self-describing folder: meta.json, config.json, invocations and CloudWatch.
+
+        Tables are Parquet when pyarrow is installed, else CSV; ``meta.json`` names the
+        files, their columns and dtypes, and the format version ``load`` checks.
+        """
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        use_parquet = importlib.util.find_spec("pyarrow") is not None
+        ext = "parquet" if use_parquet else "csv"
+        files = {}
+        for name, frame in (("invocations", self.invocations), ("cloudwatch", self.cloudwatch)):
+            target = path / f"{name}.{ext}"
+            if use_parquet:
+                frame.to_parquet(target, index=False)
+            else:
+                frame.to_csv(target, index=False)
+            files[name] = {
+                "file": target.name,
+                "rows": len(frame),
+                "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+            }
+        (path / "config.json").write_text(self.config.to_json())
+        meta = {**self.meta(), "tables": files}
+        (path / "meta.json").write_text(json.dumps(meta, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> BenchmarkResult:
+        """Read a folder written by ``save``, or a run directory of the run store."""
+        path = Path(directory)
+        meta_file = path / "meta.json"
+        if meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            if meta.get("format") != FORMAT:
+                raise ValueError(
+                    f"{meta_file} is not a saved {FORMAT} (format {meta.get('format')!r})"
+                )
+            if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+                raise ValueError(
+                    f"{path} has format version {meta['format_version']}; this "
+                    f"version reads up to {FORMAT_VERSION}: upgrade sm-bench-widgets"
+                )
+            return cls._from_saved(path, meta)
+        if (path / "invocations.jsonl").exists() or (path / "status.json").exists():
+            return cls._from_run_dir(path)
+        raise FileNotFoundError(
+            f"{path} holds neither a saved result (meta.json) nor a run "
+            "directory (invocations.jsonl, status.json)"
+        )
+
+    @classmethod
+    def _from_saved(cls, path: Path, meta: dict[str, Any]) -> BenchmarkResult:
+        tables = {}
+        for name in ("invocations", "cloudwatch"):
+            entry = meta.get("tables", {}).get(name)
+            tables[name] = _read_table(path / entry["file"]) if entry else None
+        return cls(
+            config=_config_from(json.loads((path / "config.json").read_text())),
+            invocations=tables["invocations"],
+            cloudwatch=tables["cloudwatch"],
+            run_id=meta.get("run_id", ""),
+            run_dir=path,
+            emulated=bool(meta.get("emulated", False)),
+            status=meta.get("status", "completed"),
+            stop_reasons=meta.get("stop_reasons") or {},
+            started_at=meta.get("started_at"),
+            ended_at=meta.get("ended_at"),
+            region=meta.get("region"),
+            errors=meta.get("errors") or [],
+        )
+
+    @classmethod
+    def _from_run_dir(cls, path: Path) -> BenchmarkResult:
+        from sm_bench_widgets.engine.store import load_run
+
+        run = load_run(path)
+        status = run.status
+        return cls(
+            config=_config_from(run.config),
+            invocations=run.invocations,
+            cloudwatch=run.cloudwatch,
+            run_id=run.run_id,
+            run_dir=path,
+            emulated=bool(run.config.get("emulated", False)),
+            status=str(status.get("status", "running")),
+            stop_reasons=run.stop_reasons,
+            started_at=run.config.get("created"),
+            ended_at=status.get("finished"),
+            region=run.config.get("region"),
+            errors=[str(e) for e in status.get("errors", [])],
+        )
+
+    # -- exports ------------------------------------------------------------------------
+    def _export_tables(self) -> dict[str, pd.DataFrame]:
+        return {**self.tables(), "recommendation": self.recommendation_table()}
+
+    def to_csv(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+        """One CSV per table plus ``meta.json``; returns the paths by table name."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for name, frame in self._export_tables().items():
+            out[name] = path / f"{name}.csv"
+            frame.to_csv(out[name], index=False)
+        out["meta"] = path / "meta.json"
+        out["meta"].write_text(json.dumps(self.meta(), indent=2))
+        return out
+
+    def to_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+        """One Parquet file per table (run metadata in each file's schema) plus ``meta.json``."""
+        _need("pyarrow", "Parquet export")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = self.meta()
+        tag = json.dumps(
+            {
+                k: meta[k]
+                for k in ("format", "format_version", "run_id", "status", "emulated", "label")
+            }
+        ).encode()
+        out = {}
+        for name, frame in self._export_tables().items():
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), b"sm_bench_widgets": tag}
+            )
+            out[name] = path / f"{name}.parquet"
+            pq.write_table(table, out[name])
+        out["meta"] = path / "meta.json"
+        out["meta"].write_text(json.dumps(meta, indent=2))
+        return out
+
+    def to_excel(self, path: str | os.PathLike[str]) -> Path:
+        """One workbook, a sheet per table, plus ``recommendation`` and ``meta`` sheets."""
+        _need("openpyxl", "Excel export")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meta = self.meta()
+        meta_rows = pd.DataFrame(
+            [
+                {
+                    "key": k,
+                    "value": v
+                    if isinstance(v, str | int | float | bool) or v is None
+                    else json.dumps(v),
+                }
+                for k, v in meta.items()
+            ]
+        )
+        with pd.ExcelWriter(target, engine="openpyxl") as writer:
+            meta_rows.to_excel(writer, sheet_name="meta", index=False)
+            for name, frame in self._export_tables().items():
+                _excel_safe(frame).to_excel(writer, sheet_name=name, index=False)
+        return target
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """A standalone HTML report (see ``sm_bench_widgets.report.write_report``)."""
+        from sm_bench_widgets.report import write_report
+
+        return write_report(self, path)
+
+    def charts(self):
+        """Every chart of this result in one Altair composition (``charts.dashboard``)."""
+        from sm_bench_widgets.charts import dashboard
+
+        return dashboard(self)
+
+    # -- display ------------------------------------------------------------------------
+    def recommendation_line(self) -> str:
+        """One sentence: what to deploy with expected p90 and cost, or why nothing."""
+        rec = self.recommendation
+        if rec is None:
+            return f"No recommendation: {self.recommendation_reason}"
+        text = f"Deploy {rec.memory_size} MB, max concurrency {rec.max_concurrency}"
+        if rec.provisioned_concurrency:
+            text += f", provisioned concurrency {rec.provisioned_concurrency}"
+        return (
+            f"{text}: p50 {rec.p50_ms:.1f} ms, p90 {rec.p90_ms:.1f} ms, "
+            f"${rec.cost_per_1m_usd:.4f} per 1M invocations ({rec.strategy})."
+        )
+
+    def overview(self) -> pd.DataFrame:
+        """A small table per configuration: invocations, errors, p50/p90 and cost per 1M."""
+        keys = ["memory_size", "max_concurrency", "provisioned_concurrency"]
+        summary = self.summary
+        if summary.empty:
+            return pd.DataFrame(
+                columns=[*keys, "invocations", "error_rate", "p50_ms", "p90_ms", "cost_per_1m_usd"]
+            )
+        counts = (
+            summary.groupby(keys)
+            .agg(invocations=("count", "sum"), ok=("ok_count", "sum"))
+            .reset_index()
+        )
+        counts["error_rate"] = 1 - counts["ok"] / counts["invocations"].where(
+            counts["invocations"] > 0
+        )
+        costs = (
+            self.costs[[*keys, "p50_ms", "p90_ms", "cost_per_1m_usd"]]
+            if len(self.costs)
+            else pd.DataFrame(columns=[*keys, "p50_ms", "p90_ms", "cost_per_1m_usd"])
+        )
+        table = counts.drop(columns="ok").merge(
+            costs.astype({k: "int64" for k in keys}), on=keys, how="left"
+        )
+        return table.sort_values(keys).reset_index(drop=True)
+
+    def _heading(self) -> str:
+        start, end = self.time_span
+        when = f", {start:%Y-%m-%d %H:%M} UTC" if start is not None else ""
+        label = " [EMULATED]" if self.emulated else ""
+        model = self.config.model_name or "?"
+        return (
+            f"Benchmark {self.run_id or '(no id)'} of {model}: {self.status}{label}, "
+            f"{len(self._invocations)} invocations{when}"
+        )
+
+    def summary_text(self) -> str:
+        """A plain-text summary for the terminal: heading, table and recommendation."""
+        lines = [self._heading()]
+        if self.emulated:
+            lines.append("Results are emulated by the local emulator, not measured on AWS.")
+        table = self.overview()
+        if len(table):
+            lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        lines.append(self.recommendation_line())
+        rec = self.recommendation
+        if rec is not None:
+            lines.append(f"Rule: {rec.rule}")
+            lines.extend(f"- {r}" for r in rec.reasons)
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        badge = (
+            (
+                '<span style="background:#f58518;color:white;padding:1px 6px;'
+                'border-radius:3px;font-weight:bold">emulated</span> '
+            )
+            if self.emulated
+            else ""
+        )
+        table = self.overview()
+        body = (
+            table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0)
+            if len(table)
+            else "<p>No invocations yet.</p>"
+        )
+        return (
+            '<div class="sm-bench-result">'
+            f"<p>{badge}<b>{html.escape(self._heading())}</b></p>"
+            f"<p>{html.escape(self.recommendation_line())}</p>{body}</div>"
+        )
+
+    def __repr__(self) -> str:
+        label = ", emulated" if self.emulated else ""
+        return (
+            f"BenchmarkResult(run_id={self.run_id!r}, status={self.status!r}{label}, "
+            f"invocations={len(self._invocations)})"
+        )
+
+
+def _median(values: pd.Series) -> float:
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    return stats.percentile_ci(values.to_numpy(), 50)[0] if len(values) else math.nan
+
+
+def _config_from(data: dict[str, Any]) -> BenchmarkConfig:
+    """A config from saved options, ignoring run metadata the run store adds to them."""
+    known = set(BenchmarkConfig.__dataclass_fields__)
+    return BenchmarkConfig.from_dict({k: v for k, v in data.items() if k in known})
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        _need("pyarrow", f"Reading {path.name}")
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel holds no time zones: UTC timestamps become naive UTC."""
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+__all__ = ["BenchmarkResult", "TABLES", "normalize_cloudwatch", "normalize_invocations"]
