@@ -1,0 +1,440 @@
+"""Which configuration to deploy, by a stated rule, with the reasons and the runner-up.
+
+How the summaries combine (two stages):
+1. Memory size (and provisioned variant): the stability trials compete, one candidate per
+   (memory size, provisioned concurrency), judged on its sequential latency and its own
+   cost row (provisioned variants carry their spread holding cost, see ``cost``).
+2. Max concurrency: for the chosen memory size, each max concurrency of the concurrency
+   trials is judged at its own load (the trial with the most clients not above its max
+   concurrency, else its fewest clients) and ranked by the same strategy. Without
+   concurrency trials, or when none is feasible, the stability trial's setting stays.
+
+Each stage applies the constraints first (latency SLA on the chosen percentile, error
+rate over every outcome), then the strategy:
+- cost: lowest cost per invocation; costs within TIE_TOLERANCE count as a tie, broken by
+  the lower p90.
+- speed: lowest p90; p90s within TIE_TOLERANCE count as a tie, broken by the lower cost.
+- balanced: minimise weight x norm(p90) + (1 - weight) x norm(cost per invocation), each
+  min-max normalised over the feasible candidates of the stage (0 when all are equal).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sm_bench_widgets.config import SLA_PERCENTILES, STRATEGIES, ConfigError
+
+TIE_TOLERANCE = 0.01
+
+
+@dataclass
+class Recommendation:
+    """A configuration to deploy, its expected latency and cost, and why it was chosen."""
+
+    memory_size: int
+    max_concurrency: int
+    provisioned_concurrency: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    cost_per_1m_usd: float
+    strategy: str
+    rule: str
+    reasons: list[str] = field(default_factory=list)
+    runner_up: Recommendation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (runner-up nested), for JSON and reports."""
+        data = dataclasses.asdict(self)
+        data["runner_up"] = self.runner_up.to_dict() if self.runner_up else None
+        return data
+
+
+@dataclass
+class _Candidate:
+    memory_size: int
+    max_concurrency: int
+    provisioned_concurrency: int
+    clients: int
+    p50: float
+    p90: float
+    p99: float
+    sla_value: float
+    error_rate: float
+    cost: float  # per invocation, USD
+    cost_1m: float
+    throughput: float
+
+    @property
+    def label(self) -> str:
+        text = f"{self.memory_size} MB, max concurrency {self.max_concurrency}"
+        if self.provisioned_concurrency:
+            text += f", provisioned {self.provisioned_concurrency}"
+        return text
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _whole(value: Any, default: int) -> int:
+    number = _num(value)
+    return int(number) if math.isfinite(number) else default
+
+
+def _money(per_1m: float) -> str:
+    return f"${per_1m:.4f} per 1M invocations" if math.isfinite(per_1m) else "no cost figure"
+
+
+def _cost_row(
+    cost_df: pd.DataFrame | None, memory: int, max_conc: int, provisioned: int
+) -> pd.Series | None:
+    if cost_df is None or not len(cost_df):
+        return None
+    same = cost_df[
+        (cost_df["memory_size"] == memory) & (cost_df["provisioned_concurrency"] == provisioned)
+    ]
+    exact = same[same["max_concurrency"] == max_conc]
+    if len(exact):
+        return exact.iloc[0]
+    return same.iloc[0] if len(same) else None
+
+
+def _candidate(
+    row: pd.Series, error_rate: float, cost_df: pd.DataFrame | None, sla_percentile: int | None
+) -> _Candidate:
+    memory, max_conc = int(row["memory_size"]), int(row["max_concurrency"])
+    provisioned = _whole(row.get("provisioned_concurrency"), 0)
+    cost = _cost_row(cost_df, memory, max_conc, provisioned)
+    column = {50: "p50_ms", 90: "p90_ms", 99: "p99_ms"}.get(sla_percentile or 90)
+    if sla_percentile == 95:
+        column = "p95_ms" if "p95_ms" in row else "p99_ms"
+    return _Candidate(
+        memory_size=memory,
+        max_concurrency=max_conc,
+        provisioned_concurrency=provisioned,
+        clients=_whole(row.get("clients"), 1),
+        p50=_num(row["p50_ms"]),
+        p90=_num(row["p90_ms"]),
+        p99=_num(row["p99_ms"]),
+        sla_value=_num(row[column]),
+        error_rate=error_rate,
+        cost=_num(cost["cost_per_invocation_usd"]) if cost is not None else math.nan,
+        cost_1m=_num(cost["cost_per_1m_usd"]) if cost is not None else math.nan,
+        throughput=_num(row.get("throughput_rps")),
+    )
+
+
+def _error_rate(rows: pd.DataFrame) -> float:
+    count = rows["count"].astype(float).sum()
+    return float((count - rows["ok_count"].astype(float).sum()) / count) if count else math.nan
+
+
+def _stage1(
+    summary_df: pd.DataFrame, cost_df: pd.DataFrame | None, sla_percentile: int | None
+) -> list[_Candidate]:
+    phase = summary_df["phase"].astype(str) if "phase" in summary_df else None
+    rows = summary_df
+    if phase is not None:
+        rows = summary_df[phase == "stability"]
+        if not len(rows):
+            rows = summary_df[phase != "cold_start"]
+    out = []
+    for _, g in rows.groupby(["memory_size", "provisioned_concurrency"], sort=True):
+        best = g.sort_values("ok_count", ascending=False).iloc[0]
+        out.append(_candidate(best, _error_rate(g), cost_df, sla_percentile))
+    return out
+
+
+def _stage2(
+    summary_df: pd.DataFrame,
+    cost_df: pd.DataFrame | None,
+    chosen: _Candidate,
+    sla_percentile: int | None,
+) -> list[_Candidate]:
+    if "phase" not in summary_df:
+        return []
+    conc = summary_df[
+        (summary_df["phase"].astype(str) == "concurrency")
+        & (summary_df["memory_size"] == chosen.memory_size)
+    ]
+    same_pc = conc[conc["provisioned_concurrency"] == chosen.provisioned_concurrency]
+    conc = same_pc if len(same_pc) else conc
+    out = []
+    for max_conc, g in conc.groupby("max_concurrency", sort=True):
+        own = g[g["clients"] <= max_conc]
+        row = own.sort_values("clients").iloc[-1] if len(own) else g.sort_values("clients").iloc[0]
+        cand = _candidate(row, _error_rate(pd.DataFrame([row])), cost_df, sla_percentile)
+        if cand.provisioned_concurrency != chosen.provisioned_concurrency:
+            cand = dataclasses.replace(
+                cand,
+                provisioned_concurrency=chosen.provisioned_concurrency,
+                cost=chosen.cost,
+                cost_1m=chosen.cost_1m,
+            )
+        if cand.max_concurrency >= cand.provisioned_concurrency:
+            out.append(cand)
+    return out
+
+
+def _exclusion(
+    c: _Candidate,
+    strategy: str,
+    sla_percentile: int | None,
+    sla_ms: float | None,
+    max_error_rate: float | None,
+) -> str:
+    """Why a candidate is not feasible, or "" when it is."""
+    if not math.isfinite(c.p90):
+        return f"{c.label} has no successful warm invocations to measure"
+    if sla_ms is not None:
+        if not math.isfinite(c.sla_value):
+            return f"{c.label} has no p{sla_percentile} latency to check against the SLA"
+        if c.sla_value > sla_ms:
+            return (
+                f"{c.label} misses the SLA: p{sla_percentile} {c.sla_value:.1f} ms > {sla_ms:g} ms"
+            )
+    if max_error_rate is not None and not c.error_rate <= max_error_rate:
+        return f"{c.label} exceeds the error-rate limit: {c.error_rate:.1%} > {max_error_rate:.1%}"
+    if strategy != "speed" and not math.isfinite(c.cost):
+        return f"{c.label} has no cost figure"
+    return ""
+
+
+def _tie_ordered(
+    cands: list[_Candidate],
+    first: Callable[[_Candidate], float],
+    second: Callable[[_Candidate], float],
+) -> list[_Candidate]:
+    """Repeatedly take the best by ``first``; near-ties (tolerance) go to the best ``second``."""
+    rest, ordered = list(cands), []
+    while rest:
+        best = min(first(c) for c in rest)
+        tied = [c for c in rest if first(c) <= best * (1 + TIE_TOLERANCE)]
+        pick = min(tied, key=lambda c: (second(c), first(c), c.memory_size, c.max_concurrency))
+        ordered.append(pick)
+        rest.remove(pick)
+    return ordered
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else math.inf
+
+
+def _rank(
+    cands: list[_Candidate], strategy: str, weight: float
+) -> tuple[list[_Candidate], dict[int, float], str]:
+    """Candidates best first, their balanced scores (by id) and the rule with its numbers."""
+    n = len(cands)
+    if strategy == "cost":
+        return (
+            _tie_ordered(cands, lambda c: c.cost, lambda c: c.p90),
+            {},
+            f"cost: lowest cost per invocation among {n} feasible configuration(s); "
+            f"costs within {TIE_TOLERANCE:.0%} tie and the lower p90 wins",
+        )
+    if strategy == "speed":
+        return (
+            _tie_ordered(cands, lambda c: c.p90, lambda c: _finite(c.cost)),
+            {},
+            f"speed: lowest p90 latency among {n} feasible configuration(s); p90s "
+            f"within {TIE_TOLERANCE:.0%} tie and the lower cost wins",
+        )
+    lat_lo, lat_hi = min(c.p90 for c in cands), max(c.p90 for c in cands)
+    cost_lo, cost_hi = min(c.cost for c in cands), max(c.cost for c in cands)
+
+    def norm(v: float, lo: float, hi: float) -> float:
+        return (v - lo) / (hi - lo) if hi > lo else 0.0
+
+    scores = {
+        id(c): weight * norm(c.p90, lat_lo, lat_hi) + (1 - weight) * norm(c.cost, cost_lo, cost_hi)
+        for c in cands
+    }
+    ordered = sorted(cands, key=lambda c: (scores[id(c)], c.p90, c.cost))
+    rule = (
+        f"balanced: minimise {weight:g} x norm(p90) + {1 - weight:g} x norm(cost per "
+        f"invocation), min-max over {n} feasible configuration(s) (p90 {lat_lo:.1f}-"
+        f"{lat_hi:.1f} ms, cost ${cost_lo * 1e6:.4f}-${cost_hi * 1e6:.4f} per 1M)"
+    )
+    return ordered, scores, rule
+
+
+def _trade(best: _Candidate, other: _Candidate) -> str:
+    """One sentence on what ``other`` gives and takes compared with ``best``."""
+    d_lat = other.p90 - best.p90
+    lat = (
+        f"{abs(d_lat):.1f} ms {'faster' if d_lat < 0 else 'slower'} at p90"
+        if abs(d_lat) >= 0.05
+        else "as fast at p90"
+    )
+    if math.isfinite(other.cost_1m) and math.isfinite(best.cost_1m):
+        d_cost = other.cost_1m - best.cost_1m
+        cost = (
+            f"${abs(d_cost):.4f} {'cheaper' if d_cost < 0 else 'dearer'} per 1M invocations"
+            if abs(d_cost) >= 5e-5
+            else "the same cost"
+        )
+    else:
+        cost = "of unknown cost"
+    return f"The runner-up, {other.label}, is {lat} and {cost}."
+
+
+def _validate(
+    strategy: str,
+    weight: float,
+    sla_percentile: int | None,
+    sla_ms: float | None,
+    max_error_rate: float | None,
+) -> None:
+    if strategy not in STRATEGIES:
+        raise ConfigError("strategy", strategy, f"one of {', '.join(STRATEGIES)}")
+    if not isinstance(weight, int | float) or not 0 <= weight <= 1:
+        raise ConfigError("balanced_weight", weight, "a number from 0 (all cost) to 1 (all speed)")
+    if (sla_ms is None) != (sla_percentile is None):
+        raise ConfigError(
+            "sla_ms" if sla_ms is None else "sla_percentile",
+            None,
+            "sla_ms and sla_percentile are given together or not at all",
+        )
+    if sla_percentile is not None and sla_percentile not in SLA_PERCENTILES:
+        raise ConfigError(
+            "sla_percentile", sla_percentile, f"one of {', '.join(map(str, SLA_PERCENTILES))}"
+        )
+    if max_error_rate is not None and not 0 <= max_error_rate <= 1:
+        raise ConfigError("max_error_rate", max_error_rate, "a fraction from 0 to 1")
+
+
+def _constraints_text(
+    sla_percentile: int | None,
+    sla_ms: float | None,
+    max_error_rate: float | None,
+    summary_has_p95: bool,
+) -> str:
+    parts = []
+    if sla_ms is not None:
+        text = f"p{sla_percentile} <= {sla_ms:g} ms"
+        if sla_percentile == 95 and not summary_has_p95:
+            text += " (checked on p99, which is never below p95)"
+        parts.append(text)
+    if max_error_rate is not None:
+        parts.append(f"error rate <= {max_error_rate:.1%}")
+    return ", ".join(parts)
+
+
+def _to_recommendation(
+    c: _Candidate,
+    strategy: str,
+    rule: str,
+    reasons: list[str],
+    runner_up: Recommendation | None = None,
+) -> Recommendation:
+    return Recommendation(
+        memory_size=c.memory_size,
+        max_concurrency=c.max_concurrency,
+        provisioned_concurrency=c.provisioned_concurrency,
+        p50_ms=c.p50,
+        p90_ms=c.p90,
+        p99_ms=c.p99,
+        cost_per_1m_usd=c.cost_1m,
+        strategy=strategy,
+        rule=rule,
+        reasons=reasons,
+        runner_up=runner_up,
+    )
+
+
+def recommend_or_reason(
+    summary_df: pd.DataFrame,
+    cost_df: pd.DataFrame | None,
+    strategy: str = "balanced",
+    weight: float = 0.5,
+    sla_percentile: int | None = None,
+    sla_ms: float | None = None,
+    max_error_rate: float | None = None,
+) -> tuple[Recommendation | None, str]:
+    """The recommendation and "", or None and a sentence saying why nothing qualifies."""
+    _validate(strategy, weight, sla_percentile, sla_ms, max_error_rate)
+    if summary_df is None or not len(summary_df):
+        return None, "No trial results to recommend from."
+    has_p95 = "p95_ms" in summary_df
+    constraints = _constraints_text(sla_percentile, sla_ms, max_error_rate, has_p95)
+
+    def split(cands: list[_Candidate]) -> tuple[list[_Candidate], list[str]]:
+        why = [(c, _exclusion(c, strategy, sla_percentile, sla_ms, max_error_rate)) for c in cands]
+        return [c for c, w in why if not w], [w for _, w in why if w]
+
+    feasible, excluded = split(_stage1(summary_df, cost_df, sla_percentile))
+    if not feasible:
+        detail = " ".join(f"{w}." for w in excluded) or "No stability trials were found."
+        limits = f" ({constraints})" if constraints else ""
+        return None, f"No configuration qualifies{limits}. {detail}"
+    ranked, scores, rule = _rank(feasible, strategy, weight)
+    best = ranked[0]
+    rule += f"; constraints first: {constraints}" if constraints else "; no constraints"
+    reasons = [
+        f"{best.label} ranks first by the {strategy} rule: p90 {best.p90:.1f} ms, "
+        f"{_money(best.cost_1m)}."
+    ]
+    if scores:
+        reasons[0] = reasons[0][:-1] + f", score {scores[id(best)]:.3f}."
+    if sla_ms is not None:
+        reasons.append(
+            f"It meets the SLA: p{sla_percentile} {best.sla_value:.1f} ms <= {sla_ms:g} ms."
+        )
+    if max_error_rate is not None:
+        reasons.append(f"Its error rate {best.error_rate:.1%} is within {max_error_rate:.1%}.")
+    reasons += [f"Excluded: {w}." for w in excluded]
+
+    final, runner_source, base = best, ranked[1:2], best
+    options, excluded2 = split(_stage2(summary_df, cost_df, best, sla_percentile))
+    if options:
+        ranked2, scores2, rule2 = _rank(options, strategy, weight)
+        final = ranked2[0]
+        rule += (
+            f"; then max concurrency at {best.memory_size} MB by the same rule over its "
+            f"concurrency trials, each at its own load ({rule2.split(': ', 1)[1]})"
+        )
+        reasons.append(
+            f"Max concurrency {final.max_concurrency} ranks first among "
+            f"{len(options)} setting(s) at {best.memory_size} MB under load: p90 "
+            f"{final.p90:.1f} ms with {final.clients} clients, "
+            f"{final.throughput:.1f} invocations/s."
+        )
+        reasons += [f"Excluded under load: {w}." for w in excluded2]
+        if not runner_source:
+            runner_source, base = ranked2[1:2], final
+    elif excluded2:
+        reasons.append(
+            f"No max concurrency met the constraints under load; keeping {best.max_concurrency}."
+        )
+        reasons += [f"Excluded under load: {w}." for w in excluded2]
+    runner = None
+    if runner_source:
+        other = runner_source[0]
+        reasons.append(_trade(base, other))
+        runner = _to_recommendation(other, strategy, rule, [f"Second by the {strategy} rule."])
+    return _to_recommendation(final, strategy, rule, reasons, runner), ""
+
+
+def recommend(
+    summary_df: pd.DataFrame,
+    cost_df: pd.DataFrame | None,
+    strategy: str = "balanced",
+    weight: float = 0.5,
+    sla_percentile: int | None = None,
+    sla_ms: float | None = None,
+    max_error_rate: float | None = None,
+) -> Recommendation | None:
+    """The configuration to deploy by the stated rule, or None when nothing is feasible."""
+    return recommend_or_reason(
+        summary_df, cost_df, strategy, weight, sla_percentile, sla_ms, max_error_rate
+    )[0]
