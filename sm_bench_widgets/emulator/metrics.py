@@ -1,0 +1,108 @@
+"""The CloudWatch metrics AWS publishes for serverless endpoints, written into moto.
+
+Per invocation and per endpoint variant (dimensions ``EndpointName`` and ``VariantName``),
+in the namespaces and units AWS uses: ``AWS/SageMaker`` for invocation, latency
+(microseconds) and concurrency metrics, ``/aws/sagemaker/Endpoints`` for
+``MemoryUtilization`` (percent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+INVOCATION_NAMESPACE = "AWS/SageMaker"
+ENDPOINT_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+
+@dataclass
+class InvocationRecord:
+    """What happened in one invocation, in emulated milliseconds where timed."""
+
+    endpoint: str
+    variant: str
+    reached_model: bool
+    error_4xx: bool = False
+    error_5xx: bool = False
+    model_ms: float | None = None
+    overhead_ms: float | None = None
+    setup_ms: float | None = None
+    memory_utilization: float | None = None
+    concurrency_utilization: float | None = None
+    provisioned: int = 0
+    provisioned_busy: int = 0
+    served_by_provisioned: bool = False
+
+
+def datums(rec: InvocationRecord) -> dict[str, list[dict[str, Any]]]:
+    """The metric datums of one invocation, by namespace (PutMetricData's shape, stamped now)."""
+    dims = [
+        {"Name": "EndpointName", "Value": rec.endpoint},
+        {"Name": "VariantName", "Value": rec.variant},
+    ]
+
+    def d(name: str, value: float, unit: str) -> dict[str, Any]:
+        return {
+            "MetricName": name,
+            "Dimensions": dims,
+            "Value": float(value),
+            "Unit": unit,
+        }
+
+    out: list[dict[str, Any]] = [
+        d("Invocation4XXErrors", int(rec.error_4xx), "Count"),
+        d("Invocation5XXErrors", int(rec.error_5xx), "Count"),
+    ]
+    endpoint_ns: list[dict[str, Any]] = []
+    if rec.reached_model:
+        out += [d("Invocations", 1, "Count"), d("InvocationsPerInstance", 1, "Count")]
+    if rec.model_ms is not None:
+        out.append(d("ModelLatency", rec.model_ms * 1000.0, "Microseconds"))
+    if rec.overhead_ms is not None:
+        out.append(d("OverheadLatency", rec.overhead_ms * 1000.0, "Microseconds"))
+    if rec.setup_ms is not None:
+        out.append(d("ModelSetupTime", rec.setup_ms * 1000.0, "Microseconds"))
+    if rec.concurrency_utilization is not None:
+        out.append(
+            d("ServerlessConcurrentExecutionsUtilization", rec.concurrency_utilization, "None")
+        )
+    if rec.provisioned and rec.reached_model:
+        out += [
+            d("ServerlessProvisionedConcurrencyExecutions", rec.provisioned_busy, "Count"),
+            d(
+                "ServerlessProvisionedConcurrencyUtilization",
+                rec.provisioned_busy / rec.provisioned,
+                "None",
+            ),
+            d(
+                "ServerlessProvisionedConcurrencyInvocations",
+                int(rec.served_by_provisioned),
+                "Count",
+            ),
+            d(
+                "ServerlessProvisionedConcurrencySpilloverInvocations",
+                int(not rec.served_by_provisioned),
+                "Count",
+            ),
+        ]
+    if rec.memory_utilization is not None:
+        endpoint_ns.append(d("MemoryUtilization", rec.memory_utilization, "Percent"))
+    result = {INVOCATION_NAMESPACE: out}
+    if endpoint_ns:
+        result[ENDPOINT_NAMESPACE] = endpoint_ns
+    return result
+
+
+class MetricsSink:
+    """Writes invocation metrics into moto's in-process CloudWatch backend."""
+
+    def __init__(self, account: str):
+        self.account = account
+
+    def publish(self, region: str, rec: InvocationRecord) -> None:
+        """Record one invocation's metrics in ``region``."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        backend = cloudwatch_backends[self.account][region]
+        for namespace, data in datums(rec).items():
+            backend.put_metric_data(namespace, data)

@@ -1,0 +1,179 @@
+"""The instance pool of one serverless endpoint variant.
+
+Each instance serves one request at a time. A request that finds no idle instance starts a
+new one (a cold start it pays for) while there are fewer than MaxConcurrency instances;
+beyond that it is throttled. Idle on-demand instances are reclaimed after the idle
+timeout; provisioned-concurrency instances are started warm and never reclaimed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+
+from sm_bench_widgets.emulator.clock import Clock, SeededRandom
+from sm_bench_widgets.emulator.runtimes import ModelSpec, Runtime
+
+
+class Throttled(Exception):
+    """Every instance up to MaxConcurrency is busy."""
+
+
+@dataclass(eq=False)
+class Instance:
+    """One instance of the pool; ``runtime`` is None while it is starting."""
+
+    provisioned: bool
+    busy: bool = True
+    runtime: Runtime | None = None
+    last_used: float = field(default_factory=Clock.now)
+    served: int = 0
+
+
+@dataclass
+class Lease:
+    """An instance held by one request, and whether that request paid a cold start."""
+
+    instance: Instance
+    cold: bool
+    setup_ms: float
+    busy_after_acquire: int
+    provisioned_busy: int
+
+
+@dataclass(frozen=True)
+class VariantSettings:
+    """The serverless settings of a variant."""
+
+    variant_name: str
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int = 0
+
+
+class EndpointPool:
+    """Instances of one endpoint variant, shared by the request threads."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        settings: VariantSettings,
+        clock: Clock,
+        rng: SeededRandom,
+        idle_timeout_s: float,
+    ):
+        self.spec = spec
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng
+        self.idle_timeout_real_s = clock.real_seconds(idle_timeout_s)
+        self._lock = threading.Lock()
+        self._instances: list[Instance] = []
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Start the provisioned-concurrency instances (raises ``StartFailed``)."""
+        for _ in range(self.settings.provisioned_concurrency):
+            runtime = self.spec.start(
+                self.settings.memory_mb, warm=True, clock=self.clock, rng=self.rng
+            )
+            with self._lock:
+                self._instances.append(Instance(provisioned=True, busy=False, runtime=runtime))
+
+    def close(self) -> None:
+        """Stop every instance; later acquires fail."""
+        with self._lock:
+            self._closed = True
+            gone, self._instances = self._instances, []
+        _close_all(gone)
+
+    # -- serving ---------------------------------------------------------------------
+    def acquire(self) -> Lease:
+        """An idle instance, or a newly started one (cold start), or ``Throttled``."""
+        self.reap()
+        with self._lock:
+            if self._closed:
+                raise Throttled("endpoint is being deleted")
+            idle = self._pick_idle()
+            if idle is not None:
+                idle.busy = True
+                return Lease(idle, False, 0.0, *self._busy_counts())
+            if len(self._instances) >= self.settings.max_concurrency:
+                raise Throttled()
+            starting = Instance(provisioned=False)
+            self._instances.append(starting)
+            counts = self._busy_counts()
+        try:
+            starting.runtime = self.spec.start(
+                self.settings.memory_mb, warm=False, clock=self.clock, rng=self.rng
+            )
+        except BaseException:
+            self._remove(starting)
+            raise
+        return Lease(starting, True, starting.runtime.setup_ms, *counts)
+
+    def release(self, lease: Lease, discard: bool = False) -> None:
+        """Give the instance back (or drop it, when it broke)."""
+        inst = lease.instance
+        if discard:
+            self._remove(inst)
+            if inst.runtime is not None:
+                _close_all([inst])
+            return
+        with self._lock:
+            inst.busy = False
+            inst.served += 1
+            inst.last_used = Clock.now()
+            closed = self._closed
+        if closed:
+            _close_all([inst])
+
+    def reap(self) -> int:
+        """Reclaim on-demand instances idle longer than the idle timeout; how many."""
+        now = Clock.now()
+        with self._lock:
+            stale = [
+                i
+                for i in self._instances
+                if not i.busy and not i.provisioned and now - i.last_used > self.idle_timeout_real_s
+            ]
+            self._instances = [i for i in self._instances if i not in stale]
+        _close_all(stale)
+        return len(stale)
+
+    # -- state -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, int]:
+        """Counts of instances: total, busy, provisioned."""
+        with self._lock:
+            return {
+                "instances": len(self._instances),
+                "busy": sum(i.busy for i in self._instances),
+                "provisioned": sum(i.provisioned for i in self._instances),
+            }
+
+    def _pick_idle(self) -> Instance | None:
+        idle = [i for i in self._instances if not i.busy and i.runtime is not None]
+        if not idle:
+            return None
+        # provisioned first (AWS serves from provisioned concurrency before spilling over),
+        # then the most recently used on-demand instance so the others can go idle
+        return max(idle, key=lambda i: (i.provisioned, i.last_used))
+
+    def _busy_counts(self) -> tuple[int, int]:
+        busy = sum(i.busy for i in self._instances)
+        prov = sum(i.busy and i.provisioned for i in self._instances)
+        return busy, prov
+
+    def _remove(self, inst: Instance) -> None:
+        with self._lock:
+            self._instances = [i for i in self._instances if i is not inst]
+
+
+def _close_all(instances: list[Instance]) -> None:
+    """Close instances; a failure to close one must not fail a request."""
+    for inst in instances:
+        if inst.runtime is not None:
+            with contextlib.suppress(Exception):
+                inst.runtime.close()

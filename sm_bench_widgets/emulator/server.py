@@ -1,0 +1,251 @@
+"""``LocalServerless``: the emulator at one local URL, on a background thread.
+
+boto3 treats the URL as AWS for sagemaker, sagemaker-runtime, cloudwatch, s3 and sts
+(``AWS_ENDPOINT_URL=<url>``, any region, dummy credentials). moto serves the control plane;
+the emulator's data plane serves InvokeEndpoint.
+
+moto keeps its state in process-wide backends keyed by account. Each running
+``LocalServerless`` therefore gets its own account id (the first one moto's default,
+123456789012), pinned on every request it serves, so two emulators in one process do not
+see each other's endpoints; ``reset()`` wipes one emulator's state. Setting
+``MOTO_ACCOUNT_ID`` in the environment overrides this and makes emulators share state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from sm_bench_widgets.emulator import cw_percentiles
+from sm_bench_widgets.emulator.clock import Clock
+from sm_bench_widgets.emulator.dataplane import DataPlane
+from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
+from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile
+from sm_bench_widgets.emulator.registry import ModelRegistry
+from sm_bench_widgets.emulator.wsgi import EmulatorApp
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_IDLE_TIMEOUT_S = 300.0
+DEFAULT_CREATION_DELAY_S = 3.0
+DEMO_MLP_DIR = os.path.join(os.path.dirname(__file__), "models", "demo_mlp")
+
+_accounts_lock = threading.Lock()
+_accounts_in_use: set[str] = set()
+
+
+def _claim_account() -> str:
+    """An account id no running emulator in this process uses."""
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        return os.environ["MOTO_ACCOUNT_ID"]
+    with _accounts_lock:
+        candidate, n = DEFAULT_ACCOUNT, 0
+        while candidate in _accounts_in_use:
+            n += 1
+            candidate = f"{100000000000 + n:012d}"
+        _accounts_in_use.add(candidate)
+        return candidate
+
+
+def _release_account(account: str) -> None:
+    with _accounts_lock:
+        _accounts_in_use.discard(account)
+
+
+def wipe_moto_account(account: str) -> None:
+    """Forget every moto backend (all services, all regions) of ``account``."""
+    from moto.core.base_backend import BackendDict
+
+    for backend_dict in list(BackendDict._instances):
+        backend_dict.pop(account, None)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """A request handler that does not log every request to stderr."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Requests are not logged."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+        """Only errors are logged."""
+        if type == "error":
+            super().log(type, message, *args)
+
+
+class LocalServerless:
+    """A local SageMaker Serverless Inference emulator; use as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        time_scale: float = 1.0,
+        demo_models: bool = True,
+        seed: int | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+        creation_delay: float = DEFAULT_CREATION_DELAY_S,
+    ):
+        self.host = host
+        self.port = int(port)
+        self.clock = Clock(time_scale)
+        self.time_scale = self.clock.time_scale
+        self.seed = seed
+        if idle_timeout < 0 or creation_delay < 0:
+            raise ValueError("idle_timeout and creation_delay must be >= 0 seconds")
+        self.idle_timeout = float(idle_timeout)
+        self.creation_delay = float(creation_delay)
+        self.demo_models = demo_models
+        self.registry = ModelRegistry()
+        self.account: str | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._reaper: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.dataplane: DataPlane | None = None
+        self.lifecycle: EndpointLifecycle | None = None
+        if demo_models:
+            self._register_demo_models()
+
+    # -- models ----------------------------------------------------------------------
+    def register_profile_model(self, name: str, profile: ModelProfile) -> str:
+        """Register an emulated model; it exists as SageMaker Model ``name`` in every region."""
+        self.registry.add_profile_model(name, profile)
+        return name
+
+    def register_handler_model(
+        self, name: str, source_dir: str, program: str = "inference.py"
+    ) -> str:
+        """Register a SageMaker inference script directory as SageMaker Model ``name``."""
+        self.registry.add_handler_model(name, source_dir, program)
+        return name
+
+    def _register_demo_models(self) -> None:
+        for name, profile in DEMO_PROFILES.items():
+            self.registry.add_profile_model(name, profile)
+        if os.path.isfile(os.path.join(DEMO_MLP_DIR, "inference.py")):
+            self.registry.add_handler_model("demo-mlp", DEMO_MLP_DIR)
+
+    # -- running ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the server is serving."""
+        return self._server is not None
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL to give boto3 (``AWS_ENDPOINT_URL``)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host}:{self._server.server_port}"
+
+    def target(self) -> Any:
+        """A ``Target`` pointing at this emulator (dummy credentials, us-east-1)."""
+        from sm_bench_widgets.aws.clients import Target
+
+        return Target.for_emulator(self.endpoint_url)
+
+    def start(self) -> LocalServerless:
+        """Start serving on a background thread; returns self."""
+        if self._server is not None:
+            return self
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        cw_percentiles.install()
+        self.account = _claim_account()
+        wipe_moto_account(self.account)
+        self.registry.forget_seeding()
+        self.dataplane = DataPlane(
+            self.account, self.registry, self.clock, self.seed, self.idle_timeout
+        )
+        self.lifecycle = EndpointLifecycle(self.dataplane, self.clock, self.creation_delay)
+        app = EmulatorApp(
+            DomainDispatcherApplication(create_backend_app),
+            self.dataplane,
+            self.lifecycle,
+            self.registry,
+        )
+        try:
+            server = make_server(
+                self.host, self.port, app, threaded=True, request_handler=_QuietHandler
+            )
+        except Exception:
+            _release_account(self.account)
+            raise
+        server.daemon_threads = True
+        self._server = server
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="sm-bench-emulator", daemon=True
+        )
+        self._thread.start()
+        self._reaper = threading.Thread(target=self._reap_loop, name="sm-bench-reaper", daemon=True)
+        self._reaper.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, stop every instance and forget this emulator's state."""
+        server = self._server
+        if server is None:
+            return
+        self._stop.set()
+        if self.lifecycle is not None:
+            self.lifecycle.stop()
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._reaper is not None:
+            self._reaper.join(5)
+        if self.dataplane is not None:
+            self.dataplane.close()
+        self._server = None
+        if self.account is not None:
+            wipe_moto_account(self.account)
+            _release_account(self.account)
+
+    def reset(self) -> None:
+        """Delete every endpoint, model, metric and object this emulator holds."""
+        if self.dataplane is not None:
+            self.dataplane.close()
+        if self.account is not None:
+            wipe_moto_account(self.account)
+        self.registry.forget_seeding()
+
+    def _reap_loop(self) -> None:
+        interval = min(1.0, max(0.02, self.clock.real_seconds(self.idle_timeout) / 4))
+        while not self._stop.wait(interval):
+            if self.dataplane is not None:
+                self.dataplane.reap_idle()
+
+    def __enter__(self) -> LocalServerless:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url if self.running else "stopped"
+        return f"LocalServerless({where}, time_scale={self.time_scale}, account={self.account})"
+
+
+_embedded: LocalServerless | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded(time_scale: float = 1.0) -> LocalServerless:
+    """The process-wide emulator, started on first call (later calls return the same one)."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None or not _embedded.running:
+            _embedded = LocalServerless(time_scale=time_scale).start()
+        elif _embedded.time_scale != float(time_scale):
+            warnings.warn(
+                f"embedded emulator already running with time_scale={_embedded.time_scale}; "
+                f"ignoring time_scale={time_scale}",
+                stacklevel=2,
+            )
+        return _embedded

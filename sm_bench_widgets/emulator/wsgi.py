@@ -1,0 +1,151 @@
+"""The wire layer: one WSGI app in front of moto's server app.
+
+``POST /endpoints/<name>/invocations`` (SageMaker Runtime signs as service ``sagemaker``,
+so it is routed by path) goes to the emulator's data plane; everything else goes to moto,
+unmodified, with the emulator's account pinned through moto's ``x-moto-account-id``
+header so that several emulators in one process keep separate state. SageMaker control
+calls that create or delete endpoints are followed by the lifecycle hooks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from sm_bench_widgets.emulator import errors
+from sm_bench_widgets.emulator.dataplane import DataPlane
+from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
+from sm_bench_widgets.emulator.moto_state import sagemaker_backend
+from sm_bench_widgets.emulator.registry import ModelRegistry
+
+INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+DEFAULT_REGION = "us-east-1"
+EMULATED_HEADER = "x-sm-bench-emulated"
+
+StartResponse = Callable[..., Any]
+
+
+def region_of(environ: dict[str, Any]) -> str:
+    """The region of a SigV4-signed request (its credential scope), else us-east-1."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", auth)
+    return match.group(1) if match else DEFAULT_REGION
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, leaving a fresh stream in ``environ`` for the next reader."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class EmulatorApp:
+    """Routes invocations to the data plane and the rest to moto."""
+
+    def __init__(
+        self,
+        moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        dataplane: DataPlane,
+        lifecycle: EndpointLifecycle,
+        registry: ModelRegistry,
+    ):
+        self.moto_app = moto_app
+        self.dataplane = dataplane
+        self.lifecycle = lifecycle
+        self.registry = registry
+        self.account = dataplane.account
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+        path = environ.get("PATH_INFO", "")
+        match = INVOKE_PATH.match(path)
+        if match and environ.get("REQUEST_METHOD") == "POST":
+            return self._invoke(environ, start_response, unquote(match.group(1)))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("SageMaker."):
+            return self._sagemaker_control(environ, start_response, target.split(".", 1)[1])
+        return self.moto_app(environ, start_response)
+
+    # -- data plane ------------------------------------------------------------------
+    def _invoke(
+        self, environ: dict[str, Any], start_response: StartResponse, endpoint: str
+    ) -> Iterable[bytes]:
+        region = region_of(environ)
+        try:
+            body = read_body(environ)
+            result = self.dataplane.invoke(
+                region,
+                endpoint,
+                body,
+                environ.get("CONTENT_TYPE") or "application/octet-stream",
+                environ.get("HTTP_ACCEPT") or "",
+                environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"),
+            )
+        except errors.InvokeError as exc:
+            status, headers, payload = exc.to_wire()
+            start_response(f"{status} {_reason(status)}", [*headers, (EMULATED_HEADER, "1")])
+            return [payload]
+        except Exception as exc:  # noqa: BLE001 - a fault here is answered as AWS would
+            status, headers, payload = errors.internal_failure(repr(exc)).to_wire()
+            start_response(f"{status} {_reason(status)}", headers)
+            return [payload]
+        headers = [
+            ("Content-Type", result.content_type),
+            ("Content-Length", str(len(result.body))),
+            ("x-Amzn-Invoked-Production-Variant", result.variant),
+            (EMULATED_HEADER, "1"),
+            ("x-sm-bench-model-latency-us", str(int(result.model_ms * 1000))),
+            ("x-sm-bench-overhead-latency-us", str(int(result.overhead_ms * 1000))),
+        ]
+        if result.setup_ms is not None:
+            headers.append(("x-sm-bench-model-setup-time-us", str(int(result.setup_ms * 1000))))
+        start_response("200 OK", headers)
+        return [result.body]
+
+    # -- control plane ---------------------------------------------------------------
+    def _sagemaker_control(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str
+    ) -> Iterable[bytes]:
+        region = region_of(environ)
+        self.registry.seed(sagemaker_backend(self.account, region), self.account)
+        if action not in ("CreateEndpoint", "DeleteEndpoint"):
+            return self.moto_app(environ, start_response)
+        try:
+            name = json.loads(read_body(environ) or b"{}").get("EndpointName", "")
+        except ValueError:
+            name = ""
+        captured: dict[str, str] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            captured["status"] = status
+            return (
+                start_response(status, headers, exc_info)
+                if exc_info
+                else start_response(status, headers)
+            )
+
+        response = self.moto_app(environ, capture)
+        if name and captured.get("status", "").startswith("200"):
+            if action == "CreateEndpoint":
+                self.lifecycle.endpoint_created(region, name)
+            else:
+                self.lifecycle.endpoint_deleted(region, name)
+        return response
+
+
+def _reason(status: int) -> str:
+    return {
+        400: "Bad Request",
+        424: "Failed Dependency",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "Error")
