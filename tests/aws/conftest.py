@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import threading
 import urllib.request
 from collections.abc import Iterator
 
@@ -54,23 +54,31 @@ def all_resources(target: Target) -> tuple[list[str], list[str]]:
     return endpoints, configs
 
 
-def inject(target: Target, operation: str, respond) -> None:
-    """Answer ``operation`` on this target's SageMaker client with ``respond(params)``.
+def inject(target: Target, operation: str, respond, service: str = "sagemaker", status=400):
+    """Answer ``operation`` on this target's ``service`` client with ``respond(api_params)``.
 
-    ``respond(api_params)`` returns an error ``(code, message)``, a ``dict`` response, or
-    ``None`` to let the call go to moto. Only for answers moto cannot give (failures, Creating).
+    ``respond`` returns an error ``(code, message)`` (sent with HTTP ``status``), a ``dict``
+    response, or ``None`` to let the call go to moto. Only for answers moto cannot give
+    (failures, an endpoint still Creating).
     """
     from botocore.awsrequest import AWSResponse
 
-    def handler(params, **kwargs):
-        answer = respond(json.loads(params["body"] or b"{}"))
-        if answer is None:
-            return None
-        if isinstance(answer, tuple):
-            code, message = answer
-            parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {}}
-            return AWSResponse("http://x", 400, {}, None), parsed
-        return AWSResponse("http://x", 200, {}, None), answer
+    seen = threading.local()
 
-    client = target.client("sagemaker")
-    client.meta.events.register(f"before-call.sagemaker.{operation}", handler)
+    def remember(params, **kwargs):
+        seen.params = dict(params)
+
+    def answer(**kwargs):
+        reply = respond(seen.params)
+        if reply is None:
+            return None
+        if isinstance(reply, tuple):
+            code, message = reply
+            parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {}}
+            return AWSResponse("http://injected", status, {}, None), parsed
+        return AWSResponse("http://injected", 200, {}, None), reply
+
+    client = target.client(service)
+    event_service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-parameter-build.{event_service}.{operation}", remember)
+    client.meta.events.register(f"before-call.{event_service}.{operation}", answer)
