@@ -24,6 +24,7 @@ SUBMIT_DIR_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
 PROFILE_IMAGE = "sm-bench-widgets/emulated-profile:latest"
 HANDLER_IMAGE = "sm-bench-widgets/inference-toolkit:latest"
 EXECUTION_ROLE = "arn:aws:iam::{account}:role/sm-bench-emulator"
+SEEDED_ATTR = "_sm_bench_seeded_models"
 
 
 class CannotHost(Exception):
@@ -64,7 +65,6 @@ class ModelRegistry:
 
     profiles: dict[str, ModelProfile] = field(default_factory=dict)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _seeded: set[tuple[int, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_profile_model(self, name: str, profile: ModelProfile) -> None:
@@ -93,15 +93,15 @@ class ModelRegistry:
             }
 
     def seed(self, backend: Any, account: str) -> None:
-        """Create the registered models in a moto sagemaker backend, once per region."""
+        """Create the registered models in a moto sagemaker backend, once per backend.
+
+        The backend object remembers what it was given, so a backend that moto recreated
+        (after a reset) is seeded again.
+        """
         with self._lock:
-            todo = [
-                (name, c)
-                for name, c in self.containers.items()
-                if (id(backend), name) not in self._seeded
-            ]
-            for name, _ in todo:
-                self._seeded.add((id(backend), name))
+            done = backend.__dict__.setdefault(SEEDED_ATTR, set())
+            todo = [(n, c) for n, c in self.containers.items() if n not in done]
+            done.update(n for n, _ in todo)
         for name, container in todo:
             if name in backend._models:
                 continue
@@ -113,11 +113,6 @@ class ModelRegistry:
                 containers=None,
                 tags=[{"Key": "sm-bench-widgets:emulated", "Value": "true"}],
             )
-
-    def forget_seeding(self) -> None:
-        """Seed again on next use (after the moto state was reset)."""
-        with self._lock:
-            self._seeded.clear()
 
     def resolve(self, model_name: str, model: Any) -> ModelSpec:
         """The runnable spec of a moto SageMaker Model, or ``CannotHost`` saying why."""

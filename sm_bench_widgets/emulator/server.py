@@ -157,7 +157,6 @@ class LocalServerless:
         cw_percentiles.install()
         self.account = _claim_account()
         wipe_moto_account(self.account)
-        self.registry.forget_seeding()
         self.dataplane = DataPlane(
             self.account, self.registry, self.clock, self.seed, self.idle_timeout
         )
@@ -213,7 +212,6 @@ class LocalServerless:
             self.dataplane.close()
         if self.account is not None:
             wipe_moto_account(self.account)
-        self.registry.forget_seeding()
 
     def _reap_loop(self) -> None:
         interval = min(1.0, max(0.02, self.clock.real_seconds(self.idle_timeout) / 4))
