@@ -354,6 +354,7 @@ def delete_endpoint_only(
                     return config
                 last_error = err
                 continue
+        logger.info("endpoint %s is %s; waiting to delete it", name, status)
         if time.monotonic() >= deadline:
             raise EndpointError(
                 name, "DeleteEndpoint", f"still {status} after waiting {timeout:g} s"
@@ -382,7 +383,8 @@ def find_leftover_resources(target: Target, run_id: str | None = None) -> list[L
     resources: list[tuple[str, str, str]] = []  # (arn, name, kind)
     for page in sm.get_paginator("list_endpoints").paginate():
         for e in page.get("Endpoints", []):
-            resources.append((e["EndpointArn"], e["EndpointName"], "endpoint"))
+            if e.get("EndpointStatus") != "Deleting":  # already on its way out
+                resources.append((e["EndpointArn"], e["EndpointName"], "endpoint"))
     for page in sm.get_paginator("list_endpoint_configs").paginate():
         for c in page.get("EndpointConfigs", []):
             resources.append((c["EndpointConfigArn"], c["EndpointConfigName"], "endpoint-config"))
@@ -423,6 +425,7 @@ class ManagedEndpoints:
 
     Use as ``with managed_endpoints(target, run_id) as eps: name = eps.create(spec)``.
     Names are tracked before creation starts, so an interrupted create is cleaned up too.
+    ``create`` and ``delete`` may be called from several threads at once.
     A deletion that fails is raised as ``CleanupError`` (or, when the block already
     raised, attached to that exception as a note and logged), never dropped.
     """

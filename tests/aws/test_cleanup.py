@@ -143,3 +143,12 @@ def test_cli_failure_is_one_line_and_non_zero(moto_url, tmp_path, monkeypatch):
     assert result.stderr.startswith("sm-bench cleanup: error:")
     assert "no-such-profile" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_endpoints_already_deleting_are_not_leftovers(target, leftovers):
+    sm = target.client("sagemaker")
+    listed = sm.list_endpoints()["Endpoints"]
+    deleting = [{**e, "EndpointStatus": "Deleting"} for e in listed]
+    inject(target, "ListEndpoints", lambda p: {"Endpoints": deleting})
+    kinds = {r.kind for r in find_leftover_resources(target)}
+    assert kinds == {"endpoint-config"}
