@@ -481,9 +481,9 @@ def _timeline(invocations: pd.DataFrame | None):
     )
     scatter = (
         alt.Chart(alt.NamedData(name="timeline_points"))
-        .mark_point(filled=True, size=18, opacity=0.6)
+        .mark_point(filled=True, size=30, opacity=0.6)
         .encode(
-            x=alt.X("t_s:Q", title="seconds since the first request"),
+            x=alt.X("t_s:Q", title="seconds since the first request", scale=alt.Scale(padding=8)),
             y=alt.Y("latency_ms:Q", title="latency (ms, log scale)", scale=alt.Scale(type="log")),
             color=outcome_colour,
             shape=alt.Shape(

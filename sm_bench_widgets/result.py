@@ -477,15 +477,22 @@ class BenchmarkResult:
         return pd.DataFrame(rows)
 
     # -- save and load ------------------------------------------------------------------
-    def save(self, directory: str | os.PathLike[str]) -> Path:
+    def save(self, directory: str | os.PathLike[str], table_format: str | None = None) -> Path:
         """Write a self-describing folder: meta.json, config.json, invocations and CloudWatch.
 
-        Tables are Parquet when pyarrow is installed, else CSV; ``meta.json`` names the
-        files, their columns and dtypes, and the format version ``load`` checks.
+        Tables are Parquet when pyarrow is installed, else CSV (``table_format`` "parquet"
+        or "csv" chooses); ``meta.json`` names the files, their columns and dtypes, and the
+        format version ``load`` checks.
         """
+        if table_format not in (None, "parquet", "csv"):
+            raise ValueError(f"table_format={table_format!r} is not allowed: 'parquet' or 'csv'")
+        if table_format == "parquet":
+            _need("pyarrow", "Saving Parquet tables")
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        use_parquet = importlib.util.find_spec("pyarrow") is not None
+        use_parquet = table_format == "parquet" or (
+            table_format is None and importlib.util.find_spec("pyarrow") is not None
+        )
         ext = "parquet" if use_parquet else "csv"
         files = {}
         for name, frame in (("invocations", self.invocations), ("cloudwatch", self.cloudwatch)):
