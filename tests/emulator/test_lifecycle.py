@@ -1,0 +1,145 @@
+"""Endpoint lifecycle over HTTP: create, wait, invoke, delete, and the errors around it."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from tests.emulator.awsutil import (
+    clients,
+    create,
+    deploy,
+    error_code,
+    invoke,
+    unique,
+    wait,
+)
+
+
+def test_create_wait_invoke_delete(aws):
+    name = unique("life")
+    create(aws, name, "demo-tabular", memory=1024, max_concurrency=2)
+    first = aws.sm.describe_endpoint(EndpointName=name)
+    assert first["EndpointStatus"] == "Creating"
+    variant = first["ProductionVariants"][0]
+    assert variant["CurrentServerlessConfig"] == {"MemorySizeInMB": 1024, "MaxConcurrency": 2}
+
+    wait(aws, name)
+    assert aws.sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+
+    resp = invoke(aws, name, b"1,2,3,4\n")
+    assert resp["ContentType"] == "text/csv"
+    assert resp["InvokedProductionVariant"] == "AllTraffic"
+    assert 0.0 < float(resp["Body"].decode().strip()) < 1.0
+
+    aws.sm.delete_endpoint(EndpointName=name)
+    aws.sm.delete_endpoint_config(EndpointConfigName=name)
+    with pytest.raises(ClientError) as gone:
+        aws.sm.describe_endpoint(EndpointName=name)
+    assert error_code(gone.value) == "ValidationException"
+    with pytest.raises(ClientError) as after:
+        invoke(aws, name)
+    assert error_code(after.value) == "ValidationError"
+
+
+def test_unknown_endpoint_is_a_validation_error(aws, emulator):
+    with pytest.raises(ClientError) as err:
+        invoke(aws, "no-such-endpoint")
+    assert error_code(err.value) == "ValidationError"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    message = err.value.response["Error"]["Message"]
+    assert message == f"Endpoint no-such-endpoint of account {emulator.account} not found."
+
+
+def test_endpoint_not_in_service_cannot_be_invoked(aws):
+    name = unique("creating")
+    create(aws, name, "demo-tabular")
+    assert aws.sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"
+    with pytest.raises(ClientError) as err:
+        invoke(aws, name)
+    assert error_code(err.value) == "ValidationError"
+    assert "not found" in err.value.response["Error"]["Message"]
+    wait(aws, name)
+    assert invoke(aws, name)["Body"]
+
+
+def test_model_the_emulator_cannot_run_fails_creation(aws):
+    model = unique("image-only")
+    aws.sm.create_model(
+        ModelName=model,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"},
+    )
+    name = unique("fails")
+    create(aws, name, model)
+    with pytest.raises(WaiterError):
+        wait(aws, name)
+    desc = aws.sm.describe_endpoint(EndpointName=name)
+    assert desc["EndpointStatus"] == "Failed"
+    assert "cannot run model" in desc["FailureReason"]
+    with pytest.raises(ClientError) as err:
+        invoke(aws, name)
+    assert error_code(err.value) == "ValidationError"
+
+
+def test_demo_models_exist_in_any_region(emulator):
+    aws = clients(emulator, region="ap-southeast-2")
+    names = {m["ModelName"] for m in aws.sm.list_models()["Models"]}
+    assert {"demo-tabular", "demo-nlp"} <= names
+    name = deploy(aws, "demo-tabular")
+    arn = aws.sm.describe_endpoint(EndpointName=name)["EndpointArn"]
+    assert arn.startswith(f"arn:aws:sagemaker:ap-southeast-2:{emulator.account}:endpoint/")
+    assert invoke(aws, name)["Body"]
+
+
+def test_two_emulators_keep_separate_state(emulator, fresh_emulator):
+    a, b = clients(emulator), clients(fresh_emulator)
+    name = deploy(a, "demo-tabular")
+    assert name not in {e["EndpointName"] for e in b.sm.list_endpoints()["Endpoints"]}
+    with pytest.raises(ClientError):
+        invoke(b, name)
+    assert invoke(a, name)["Body"]
+    sts = boto3.client(
+        "sts",
+        endpoint_url=fresh_emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert sts.get_caller_identity()["Account"] == fresh_emulator.account != emulator.account
+
+
+def test_reset_forgets_endpoints_but_keeps_registered_models(fresh_emulator):
+    aws = clients(fresh_emulator)
+    name = deploy(aws, "demo-tabular")
+    fresh_emulator.reset()
+    assert aws.sm.list_endpoints()["Endpoints"] == []
+    with pytest.raises(ClientError):
+        invoke(aws, name)
+    assert "demo-tabular" in {m["ModelName"] for m in aws.sm.list_models()["Models"]}
+
+
+def test_tags_and_listing_come_from_moto(aws):
+    name = unique("tagged")
+    aws.sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "demo-tabular",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1},
+            }
+        ],
+        Tags=[{"Key": "sm-bench-widgets:tool", "Value": "sm-bench-widgets"}],
+    )
+    aws.sm.create_endpoint(
+        EndpointName=name,
+        EndpointConfigName=name,
+        Tags=[{"Key": "sm-bench-widgets:tool", "Value": "sm-bench-widgets"}],
+    )
+    arn = aws.sm.describe_endpoint(EndpointName=name)["EndpointArn"]
+    assert aws.sm.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "sm-bench-widgets:tool", "Value": "sm-bench-widgets"}
+    ]
+    assert name in {e["EndpointName"] for e in aws.sm.list_endpoints()["Endpoints"]}
