@@ -8,6 +8,7 @@ import sys
 from typing import Any
 from urllib.parse import urlparse
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sm_bench_widgets.aws.cleanup import sweep
@@ -40,10 +41,17 @@ def register(subparsers: Any) -> None:
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
-    """The target the options describe; a loopback endpoint URL is treated as an emulator."""
+    """The target the options describe.
+
+    A loopback endpoint URL without any credentials configured is taken to be the local
+    emulator, which needs none: dummy ones are used.
+    """
     url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    local = bool(url) and urlparse(url).hostname in LOCAL_HOSTS
-    return Target(region=args.region, profile=args.profile, endpoint_url=url, emulated=local)
+    target = Target(region=args.region, profile=args.profile, endpoint_url=url)
+    if url and urlparse(url).hostname in LOCAL_HOSTS:
+        session = boto3.session.Session(profile_name=args.profile)
+        target.emulated = session.get_credentials() is None
+    return target
 
 
 def run(args: argparse.Namespace) -> int:

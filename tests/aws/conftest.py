@@ -1,9 +1,8 @@
-"""A moto server on 127.0.0.1 for the AWS-facing code, reset before each test."""
+"""A moto server on 127.0.0.1 for the AWS-facing code, in an account emptied per test."""
 
 from __future__ import annotations
 
 import threading
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,8 @@ from moto.server import ThreadedMotoServer
 
 from sm_bench_widgets.aws.clients import Target
 
-ROLE_ARN = "arn:aws:iam::123456789012:role/sm-bench-test"
+TEST_ACCOUNT = "210987654321"
+ROLE_ARN = f"arn:aws:iam::{TEST_ACCOUNT}:role/sm-bench-test"
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +26,51 @@ def moto_url() -> Iterator[str]:
         server.stop()
 
 
+class AccountTarget(Target):
+    """A ``Target`` whose requests go to one moto account, apart from other tests' state.
+
+    moto keeps state per process and account; the emulator used elsewhere in the suite
+    runs in this process too, so these tests use an account of their own.
+    """
+
+    def client(self, service: str):
+        client = super().client(service)
+        if not getattr(client, "_test_account_pinned", False):
+            client.meta.events.register("before-sign", _pin_account)
+            client._test_account_pinned = True
+        return client
+
+
+def _pin_account(request, **kwargs) -> None:
+    request.headers["x-moto-account-id"] = TEST_ACCOUNT
+
+
+def wipe_test_account() -> None:
+    """Forget every moto backend of the test account (all services and regions)."""
+    from moto.core.base_backend import BackendDict
+
+    for backend_dict in list(BackendDict._instances):
+        backend_dict.pop(TEST_ACCOUNT, None)
+
+
 @pytest.fixture
-def target(moto_url: str) -> Target:
-    """A fresh target at an emptied moto server."""
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
-    return Target(region="us-east-1", endpoint_url=moto_url, emulated=True)
+def target(moto_url: str) -> Iterator[Target]:
+    """A fresh target at the moto server, in an emptied account of its own."""
+    wipe_test_account()
+    yield AccountTarget(region="us-east-1", endpoint_url=moto_url, emulated=True)
+    wipe_test_account()
+
+
+@pytest.fixture
+def account_credentials(target: Target) -> dict[str, str]:
+    """Access keys that moto maps to the test account, for processes we start."""
+    iam = target.client("iam")
+    iam.create_user(UserName="sm-bench-test")
+    key = iam.create_access_key(UserName="sm-bench-test")["AccessKey"]
+    return {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
 
 
 @pytest.fixture
@@ -41,7 +80,7 @@ def model(target: Target) -> str:
     target.client("sagemaker").create_model(
         ModelName=name,
         ExecutionRoleArn=ROLE_ARN,
-        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        PrimaryContainer={"Image": f"{TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x:1"},
     )
     return name
 

@@ -106,14 +106,14 @@ def test_sweep_reports_failures_after_trying_the_rest(target, leftovers):
     assert find_leftovers(target) == [leftovers["a"]]
 
 
-def _cli(moto_url, *args):
+def _cli(moto_url, credentials, *args):
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": moto_url,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **credentials,
     }
+    env.pop("AWS_PROFILE", None)
     return subprocess.run(
         [sys.executable, "-m", "sm_bench_widgets.cli", "cleanup", *args],
         env=env,
@@ -123,14 +123,14 @@ def _cli(moto_url, *args):
     )
 
 
-def test_cli_dry_run_then_delete(target, moto_url, leftovers):
-    dry = _cli(moto_url, "--dry-run")
+def test_cli_dry_run_then_delete(target, moto_url, leftovers, account_credentials):
+    dry = _cli(moto_url, account_credentials, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert leftovers["a"] in dry.stdout and "would delete" in dry.stdout
     assert "not-ours" not in dry.stdout
     assert len(find_leftovers(target)) == 3
 
-    real = _cli(moto_url, "--run-id", "run-b")
+    real = _cli(moto_url, account_credentials, "--run-id", "run-b")
     assert real.returncode == 0, real.stderr
     assert find_leftovers(target) == sorted([leftovers["a"], leftovers["orphan"]])
 
@@ -138,7 +138,7 @@ def test_cli_dry_run_then_delete(target, moto_url, leftovers):
 def test_cli_failure_is_one_line_and_non_zero(moto_url, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    result = _cli(moto_url, "--dry-run", "--profile", "no-such-profile")
+    result = _cli(moto_url, {}, "--dry-run", "--profile", "no-such-profile")
     assert result.returncode == 1
     assert result.stderr.startswith("sm-bench cleanup: error:")
     assert "no-such-profile" in result.stderr
