@@ -107,19 +107,22 @@ def break_even_text(break_even: pd.DataFrame | None, rec: Any) -> str:
     )
 
 
-def card_html(result: Any, model_name: str = "") -> str:
-    """The card's HTML for a ``BenchmarkResult`` (a notice when there is no recommendation)."""
-    rec = result.recommendation
-    emulated = (
+def card_html(
+    rec: Any,
+    break_even: pd.DataFrame | None = None,
+    emulated: bool = False,
+    model_name: str = "",
+    reason: str = "",
+) -> str:
+    """The card's HTML for a ``Recommendation`` (a notice with ``reason`` when it is None)."""
+    note = (
         "<p style='color:#8a5300'><b>Emulated</b>: measured on the local emulator, not on AWS.</p>"
-        if getattr(result, "emulated", False)
+        if emulated
         else ""
     )
     if rec is None:
-        return (
-            f"<div class='smb-card'><h3>No recommendation</h3>{emulated}<p>No configuration "
-            "met the constraints or produced successful invocations.</p></div>"
-        )
+        why = html.escape(reason or "no configuration met the constraints")
+        return f"<div class='smb-card'><h3>No recommendation</h3>{note}<p>{why}</p></div>"
     reasons = "".join(f"<li>{html.escape(str(r))}</li>" for r in rec.reasons)
     runner = rec.runner_up
     runner_html = (
@@ -128,19 +131,19 @@ def card_html(result: Any, model_name: str = "") -> str:
         if runner is not None
         else "<p><b>Runner-up:</b> none</p>"
     )
-    model = f" for <code>{html.escape(model_name)}</code>" if model_name else ""
+    model = f" <code>{html.escape(model_name)}</code> on" if model_name else ""
     return (
         "<div class='smb-card' style='border:1px solid #4c78a8;border-radius:6px;"
         "padding:8px 14px;margin:6px 0'>"
-        f"<h3 style='margin:4px 0'>Deploy{model}: {html.escape(config_label(rec))}</h3>"
-        f"{emulated}"
+        f"<h3 style='margin:4px 0'>Deploy{model} {html.escape(config_label(rec))}</h3>"
+        f"{note}"
         f"<p><b>Expected latency:</b> p50 {_ms(rec.p50_ms)}, p90 {_ms(rec.p90_ms)}, "
         f"p99 {_ms(rec.p99_ms)}<br><b>Expected cost:</b> {_usd(rec.cost_per_1m_usd)} per 1M "
         f"invocations</p>"
         f"<p><b>Why</b> (strategy <code>{html.escape(rec.strategy)}</code>): "
         f"{html.escape(rec.rule)}</p><ul>{reasons}</ul>"
         f"{runner_html}"
-        f"<p><b>Break-even:</b> {html.escape(break_even_text(result.break_even, rec))}</p>"
+        f"<p><b>Break-even:</b> {html.escape(break_even_text(break_even, rec))}</p>"
         "</div>"
     )
 
@@ -150,19 +153,26 @@ class RecommendationCard:
 
     def __init__(self) -> None:
         self.html = w.HTML()
-        self.snippet = w.Textarea(
-            rows=14, disabled=False, layout=w.Layout(width="720px", font_family="monospace")
-        )
+        self.snippet = w.Textarea(rows=14, layout=w.Layout(width="720px"))
+        self.snippet.add_class("smb-snippet")
         self.snippet_label = w.HTML("<b>Create it with boto3</b> (select and copy):")
         self.widget = w.VBox(
             [self.html, self.snippet_label, self.snippet], layout=w.Layout(display="none")
         )
 
-    def show(self, result: Any, model_name: str, region: str | None = None) -> None:
-        """Show the recommendation of ``result``."""
-        self.html.value = card_html(result, model_name)
-        rec = result.recommendation
-        self.snippet.value = boto3_snippet(rec, model_name, region) if rec is not None else ""
+    def show(self, rec: Any, result: Any, model_name: str, break_even: Any = None) -> None:
+        """Show ``rec`` (the result's recommendation or a re-ranked one) for ``result``."""
+        reason = getattr(result, "recommendation_reason", "") if rec is None else ""
+        self.html.value = card_html(
+            rec,
+            result.break_even if break_even is None else break_even,
+            bool(getattr(result, "emulated", False)),
+            model_name,
+            reason,
+        )
+        self.snippet.value = (
+            boto3_snippet(rec, model_name, getattr(result, "region", None)) if rec else ""
+        )
         has_snippet = "" if rec is not None else "none"
         self.snippet.layout.display = has_snippet
         self.snippet_label.layout.display = has_snippet

@@ -26,7 +26,8 @@ class Rates:
     """Unit prices the estimate needs (USD), taken from the pricing table."""
 
     compute_per_gb_s: float
-    data_per_gb: float
+    data_in_per_gb: float
+    data_out_per_gb: float
     provisioned_per_gb_s: float = 0.0
 
 
@@ -102,7 +103,7 @@ def estimate(
         held += probes * latency_s
         duration += endpoint_setup_s + held
         provisioned_gb_s += first.provisioned_concurrency * memory_gb * held
-    data_usd = invocations * 2 * body_bytes / GB * rates.data_per_gb
+    data_usd = invocations * body_bytes / GB * (rates.data_in_per_gb + rates.data_out_per_gb)
     return Estimate(
         endpoints=len(endpoints),
         trials=len(trials),
@@ -121,8 +122,9 @@ def rates_from_prices(prices: Any) -> Rates:
     """The unit rates read from a pricing table entry (``analysis.pricing.Prices``)."""
     return Rates(
         compute_per_gb_s=float(prices.compute_per_gb_second),
-        data_per_gb=float(prices.data_processing_per_gb),
-        provisioned_per_gb_s=float(getattr(prices, "provisioned_per_gb_second", 0.0) or 0.0),
+        data_in_per_gb=float(prices.data_in_per_gb),
+        data_out_per_gb=float(prices.data_out_per_gb),
+        provisioned_per_gb_s=float(prices.provisioned_per_gb_second),
     )
 
 
@@ -140,11 +142,11 @@ def format_duration(seconds: float) -> str:
 def estimate_html(est: Estimate, emulated: bool = False) -> str:
     """The estimate as a compact HTML block for the panel."""
     money = (
-        "no charge: the emulator bills nothing"
-        if emulated
-        else f"at most ${est.total_usd:,.4f} (compute ${est.compute_usd:,.4f}, data "
+        f"at most ${est.total_usd:,.4f} (compute ${est.compute_usd:,.4f}, data "
         f"${est.data_usd:,.4f}, provisioned ${est.provisioned_usd:,.4f})"
     )
+    if emulated:
+        money = f"nothing on the emulator; on AWS {money}"
     rows = [
         ("Endpoints", f"{est.endpoints} ({est.trials} trials)"),
         ("Invocations", f"at most {est.max_invocations:,}"),

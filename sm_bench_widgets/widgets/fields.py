@@ -19,6 +19,13 @@ from sm_bench_widgets.config import MEMORY_SIZES, ConfigError
 LABEL_WIDTH = "210px"
 
 
+def flag_markup(message: str | None) -> str:
+    """The HTML of a problem shown next to an input ('' for none)."""
+    if not message:
+        return ""
+    return f"<span class='smb-flag' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
+
+
 class Field:
     """A labelled input whose value parses into one ``BenchmarkConfig`` field."""
 
@@ -52,11 +59,7 @@ class Field:
 
     def flag(self, message: str | None) -> None:
         """Show ``message`` next to the field (or clear it)."""
-        self.flag_html.value = (
-            f"<span class='smb-flag' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
-            if message
-            else ""
-        )
+        self.flag_html.value = flag_markup(message)
 
     @property
     def flagged(self) -> str:

@@ -149,21 +149,22 @@ class ConfigForm:
         )
         self.widget.selected_index = 0
 
-    def values(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def values(self) -> tuple[dict[str, Any], dict[str, ConfigError]]:
         """The parsed config values, and the fields whose text does not parse."""
         values: dict[str, Any] = {}
-        errors: dict[str, str] = {}
+        errors: dict[str, ConfigError] = {}
         for name, field in self.fields.items():
             try:
                 values[name] = field.get()
             except ConfigError as exc:
-                errors[name] = str(exc)
+                errors[name] = exc
         return values, errors
 
-    def flag(self, errors: dict[str, str]) -> None:
-        """Flag the fields named in ``errors`` and clear the others."""
+    def flag(self, errors: dict[str, Any]) -> None:
+        """Flag the fields named in ``errors`` (messages or exceptions), clear the others."""
         for name, field in self.fields.items():
-            field.flag(errors.get(name))
+            problem = errors.get(name)
+            field.flag(str(problem) if problem is not None else None)
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` whenever any input changes."""

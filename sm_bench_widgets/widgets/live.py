@@ -66,7 +66,7 @@ class Refresher:
         self._apply = apply
         self._on_error = on_error
         self.interval = interval
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.refreshes = 0
@@ -103,7 +103,7 @@ class Refresher:
             return took
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread after applying what is left."""
+        """Stop the thread after applying what is left (from any thread, also its own)."""
         self._stop.set()
         self.buffer.wake()
         if self._thread is not None and self._thread is not threading.current_thread():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.widgets.fields import flag_markup
 
 
 def list_model_names(target: Target, limit: int = 1000) -> list[str]:
@@ -74,11 +75,7 @@ class ModelPicker:
 
     def flag(self, message: str | None) -> None:
         """Show ``message`` under the picker (or clear it)."""
-        self.flag_html.value = (
-            f"<span class='smb-flag' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
-            if message
-            else ""
-        )
+        self.flag_html.value = flag_markup(message)
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the name changes."""

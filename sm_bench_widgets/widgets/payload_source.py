@@ -26,6 +26,7 @@ from sm_bench_widgets.payloads import (
     encode_example,
     load_examples,
 )
+from sm_bench_widgets.widgets.fields import flag_markup
 
 MODES = ("File", "Upload", "Inline")
 INLINE_PLACEHOLDER = '{"Body": "1,2,3,4", "ContentType": "text/csv"}'
@@ -120,6 +121,7 @@ class PayloadSource:
             layout=w.Layout(width="620px"),
         )
         self.summary = w.HTML()
+        self.max_body_bytes = 0
         self.flag_html = w.HTML()
         self._inputs = w.Box()
         self._cache: tuple[Any, list[dict[str, Any]]] | None = None
@@ -167,25 +169,27 @@ class PayloadSource:
             }
         return {FILE_FIELD: None, EXAMPLES_FIELD: examples}
 
-    def refresh(self) -> str | None:
-        """Update the summary and flag; the problem text, or None when the payloads are fine."""
+    def refresh(self) -> ConfigError | None:
+        """Update the summary and flag; the problem, or None when the payloads are fine."""
         try:
             examples = self.examples()
-        except (ConfigError, OSError) as exc:
+        except ConfigError as exc:
             self.summary.value = ""
             self.flag(str(exc))
-            return str(exc)
-        self.summary.value = summary_html(summarize_examples(examples))
+            return exc
+        except OSError as exc:
+            self.summary.value = ""
+            self.flag(str(exc))
+            return ConfigError(FILE_FIELD, self.path.value, f"a readable file ({exc})")
+        summary = summarize_examples(examples)
+        self.max_body_bytes = summary["max_bytes"]
+        self.summary.value = summary_html(summary)
         self.flag(None)
         return None
 
     def flag(self, message: str | None) -> None:
         """Show ``message`` under the payload inputs (or clear it)."""
-        self.flag_html.value = (
-            f"<span class='smb-flag' style='color:#b00020'>&#9888; {html.escape(message)}</span>"
-            if message
-            else ""
-        )
+        self.flag_html.value = flag_markup(message)
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the source or its content changes."""

@@ -34,6 +34,7 @@ class ProgressView:
         self.counts: dict[str, int] = {}
         self.trials_done = 0
         self.trials_planned = 0
+        self.current = ""
         self.widget = w.VBox([self.status, self.output, self.errors_html])
 
     def reset(self) -> None:
@@ -42,6 +43,7 @@ class ProgressView:
         self.output.clear_output()
         self.bars, self.counts, self.errors = {}, {}, []
         self.trials_done = self.trials_planned = 0
+        self.current = ""
         self.errors_html.value = ""
 
     def set_status(self, text: str) -> None:
@@ -66,10 +68,15 @@ class ProgressView:
                 display=False,
                 leave=True,
             )
-            self.output.append_display_data(bar.container)
+            self._append(bar.container)
             self.bars[phase] = bar
             self.counts[phase] = 0
         return bar
+
+    def _append(self, widget: w.Widget) -> None:
+        """Add a widget to the Output (what ``append_display_data`` does, without IPython)."""
+        bundle = widget._repr_mimebundle_()
+        self.output.outputs += ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
     def apply(self, event: Any) -> None:
         """Move bars and status for one runner event."""
@@ -81,6 +88,7 @@ class ProgressView:
             for phase in list(self.bars):
                 if phase != event.phase:
                     self._finish(phase)
+            self.current = event.phase
             bar = self._bar(event.phase, event.max_invocations)
             bar.total = max(event.max_invocations, self.counts[event.phase])
             bar.refresh()
@@ -93,10 +101,10 @@ class ProgressView:
                 f"{max(self.trials_planned, self.trials_done + 1)} trials done)"
             )
         elif isinstance(event, ev.InvocationBatch):
-            by_phase: dict[str, int] = {}
-            for row in event.rows:
-                by_phase[row.get("phase", "")] = by_phase.get(row.get("phase", ""), 0) + 1
-            for phase, n in by_phase.items():
+            # cold-start probes belong to their trial: count them in the running phase
+            phase = self.current or (event.rows[0].get("phase", "") if event.rows else "")
+            n = len(event.rows)
+            if phase and n:
                 bar = self._bar(phase)
                 self.counts[phase] += n
                 if bar.total is not None and self.counts[phase] > bar.total:

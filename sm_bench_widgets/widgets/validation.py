@@ -37,13 +37,13 @@ def widget_field(error_field: str) -> str:
 
 def check_values(
     values: dict[str, Any], runnable: bool = True, max_rounds: int = 20
-) -> tuple[BenchmarkConfig | None, dict[str, str]]:
+) -> tuple[BenchmarkConfig | None, dict[str, ConfigError]]:
     """The config built from ``values`` (None when invalid) and every error by form field.
 
     With ``runnable`` the model name and payload examples are required too, as Run needs.
     """
     values = dict(values)
-    errors: dict[str, str] = {}
+    errors: dict[str, ConfigError] = {}
     config: BenchmarkConfig | None = None
     for _ in range(max_rounds):
         try:
@@ -54,7 +54,7 @@ def check_values(
             name = widget_field(exc.field)
             if name in errors:
                 break
-            errors[name] = str(exc)
+            errors[name] = exc
             for reset in _LINKED.get(name, (name,)):
                 if reset in _DEFAULTS:
                     values[reset] = _DEFAULTS[reset]
@@ -69,14 +69,17 @@ def check_values(
     return config, {}
 
 
-def _runnable_errors(config: BenchmarkConfig) -> tuple[BenchmarkConfig | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+Checked = tuple[BenchmarkConfig | None, dict[str, ConfigError]]
+
+
+def _runnable_errors(config: BenchmarkConfig) -> Checked:
+    errors: dict[str, ConfigError] = {}
     probe = config
     for _ in range(2):
         try:
             probe.require_runnable()
         except ConfigError as exc:
-            errors[widget_field(exc.field)] = str(exc)
+            errors[widget_field(exc.field)] = exc
             if exc.field != "model_name":
                 break
             probe = probe.replace(model_name="-")
