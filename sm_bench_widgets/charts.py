@@ -418,8 +418,8 @@ def cold_vs_warm(invocations: pd.DataFrame | None) -> alt.LayerChart:
 def timeline_data(invocations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bounded timeline rows: (sampled points, counts per time bucket and outcome).
 
-    Points: at most ``MAX_TIMELINE_POINTS`` invocations (every non-ok and cold one first,
-    then an even sample of the rest), ``t_s`` in seconds since the first request.
+    Points: at most ``MAX_TIMELINE_POINTS`` invocations (cold starts first, then failures
+    and ok ones, see ``_sample_points``), ``t_s`` in seconds since the first request.
     Counts: at most ``TIMELINE_BUCKETS`` equal buckets x outcomes.
     """
     point_cols = [
@@ -445,12 +445,7 @@ def timeline_data(invocations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Da
     frame["cold"] = frame["cold"].fillna(False).astype(bool)
     frame["latency_ms"] = pd.to_numeric(frame["latency_ms"], errors="coerce")
 
-    notable = frame.loc[((frame["outcome"] != "ok") | frame["cold"]).astype(bool)]
-    rest = frame.drop(notable.index)
-    if len(notable) >= MAX_TIMELINE_POINTS:
-        points = _even_sample(notable, MAX_TIMELINE_POINTS)
-    else:
-        points = pd.concat([notable, _even_sample(rest, MAX_TIMELINE_POINTS - len(notable))])
+    points = _sample_points(frame, MAX_TIMELINE_POINTS)
     points = points.sort_values("t_s")[point_cols].reset_index(drop=True)
     points["latency_ms"] = points["latency_ms"].clip(lower=MIN_PLOTTED_MS)
 
@@ -462,6 +457,20 @@ def timeline_data(invocations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Da
     counts["bucket_start_s"] = counts["bucket"] * width
     counts["bucket_end_s"] = (counts["bucket"] + 1) * width
     return points, counts[count_cols]
+
+
+def _sample_points(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` rows: cold starts first, then failures (at least half of what is
+    left, or more when there are few ok rows), then ok warm rows; evenly within each kind."""
+    cold = frame.loc[frame["cold"]]
+    failed = frame.loc[(~frame["cold"] & (frame["outcome"] != "ok")).astype(bool)]
+    ok = frame.loc[(~frame["cold"] & (frame["outcome"] == "ok")).astype(bool)]
+    picked = [_even_sample(cold, limit)]
+    budget = limit - len(picked[0])
+    picked.append(_even_sample(failed, max(budget // 2, budget - len(ok))))
+    budget -= len(picked[1])
+    picked.append(_even_sample(ok, budget))
+    return pd.concat(picked)
 
 
 def _even_sample(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
