@@ -1,0 +1,198 @@
+"""The standalone HTML report: content, no network references, and rendering offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.report import render_report, write_report
+from sm_bench_widgets.result import BenchmarkResult
+from sm_bench_widgets.schema import INVOCATION_COLUMNS
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def invocations() -> pd.DataFrame:
+    """Stability at 1024 and 2048 MB with a cold probe each, and a throttled concurrency trial."""
+    rng = np.random.default_rng(3)
+    rows, t = [], 1_764_000_000.0
+
+    def add(trial, phase, memory, latency, mc=1, clients=1, outcome="ok", cold=False):
+        nonlocal t
+        rows.append(
+            {
+                "run_id": "r9",
+                "trial_id": trial,
+                "phase": phase,
+                "memory_size": memory,
+                "max_concurrency": mc,
+                "provisioned_concurrency": 0,
+                "clients": clients,
+                "client_id": 0,
+                "endpoint_name": f"ep-{trial}",
+                "start": t,
+                "end": t + latency / 1000,
+                "latency_ms": latency,
+                "outcome": outcome,
+                "error_code": "" if outcome == "ok" else "ThrottlingException",
+                "cold": cold,
+                "bytes_in": 20,
+                "bytes_out": 8,
+                "payload_index": 0,
+            }
+        )
+        t += latency / 1000
+
+    for memory, centre in ((1024, 80.0), (2048, 35.0)):
+        add(f"s{memory}", "cold_start", memory, 600.0, cold=True)
+        for _ in range(40):
+            add(f"s{memory}", "stability", memory, float(rng.normal(centre, 3)))
+    for k in range(30):
+        add(
+            "c2-4",
+            "concurrency",
+            2048,
+            40.0,
+            mc=2,
+            clients=4,
+            outcome="throttled" if k % 3 == 0 else "ok",
+        )
+    return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
+
+
+def config(**changes) -> BenchmarkConfig:
+    return BenchmarkConfig(
+        **{
+            "model_name": "demo-nlp",
+            "memory_sizes": [1024, 2048],
+            "concurrency_benchmark_max_conc": [2],
+            **changes,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def result() -> BenchmarkResult:
+    return BenchmarkResult(config(), invocations(), run_id="r9", emulated=True, status="completed")
+
+
+@pytest.fixture(scope="module")
+def report_html(result) -> str:
+    return render_report(result)
+
+
+def script_sources(text: str) -> list[str]:
+    return re.findall(r"<script[^>]*\bsrc\s*=\s*[\"']?([^\"' >]+)", text, flags=re.I)
+
+
+def embedded_specs(text: str) -> list[dict]:
+    """The Vega-Lite specs passed to vegaEmbed in the page."""
+    specs = []
+    for match in re.finditer(r"vegaEmbed\('#chart-[a-z_]+', ", text):
+        spec, _ = json.JSONDecoder().raw_decode(text, match.end())
+        specs.append(spec)
+    return specs
+
+
+def test_report_holds_recommendation_label_tables_and_specs(result, report_html):
+    rec = result.recommendation
+    assert rec is not None
+    assert result.recommendation_line() in report_html.replace("&#x27;", "'")
+    assert "EMULATED" in report_html and "(emulated)" in report_html
+    for reason in rec.reasons:
+        assert reason.replace("'", "&#x27;") in report_html
+    for heading in (
+        "Stability",
+        "Concurrency",
+        "Cold starts",
+        "Costs",
+        "Break-even",
+        "Prices used",
+        "Configuration",
+    ):
+        assert f"<h2>{heading}" in report_html
+    prices = result.prices
+    assert f"as of {prices.as_of}" in report_html
+    specs = embedded_specs(report_html)
+    assert len(specs) == 5
+    assert all(s["$schema"].startswith("https://vega.github.io/schema/vega-lite/") for s in specs)
+    cost_rows = next(s for s in specs if "cost_vs_latency" in s["datasets"])
+    roles = {r["role"] for r in cost_rows["datasets"]["cost_vs_latency"]}
+    assert "recommended" in roles
+
+
+def test_report_loads_nothing_from_the_network(report_html):
+    assert script_sources(report_html) == []
+    assert not re.search(r"<link[^>]+href=[\"']?https?:", report_html, flags=re.I)
+    assert "window.vegaEmbed" in report_html  # the bundled library is inline
+
+
+def test_svg_mode_has_no_javascript(result, tmp_path):
+    path = write_report(result, tmp_path / "svg.html", charts="svg")
+    text = path.read_text()
+    assert "<script" not in text
+    assert text.count("<svg") >= 5
+    with pytest.raises(ValueError, match="svg"):
+        render_report(result, charts="png")
+
+
+def test_report_escapes_user_text(tmp_path):
+    res = BenchmarkResult(config(model_name="<script>alert(1)</script>"), invocations())
+    text = render_report(res)
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+@pytest.mark.parametrize("frame", [None, "no_ok"])
+def test_empty_or_failed_run_still_renders(frame, tmp_path):
+    inv = None
+    if frame == "no_ok":
+        inv = invocations()
+        inv["outcome"] = "throttled"
+    res = BenchmarkResult(config(), inv, status="stopped")
+    path = write_report(res, tmp_path)
+    assert path == tmp_path / "report.html"
+    text = path.read_text()
+    assert "No recommendation" in text and "stopped" in text
+    assert "EMULATED" not in text
+    assert len(embedded_specs(text)) == 5
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(result, tmp_path):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is missing")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = Path(result.to_html(tmp_path / "report.html"))
+    requested, errors = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+
+            def block(route):
+                if route.request.url.startswith("file:"):
+                    route.continue_()
+                else:
+                    requested.append(route.request.url)
+                    route.abort("internetdisconnected")
+
+            page.route("**/*", block)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri())
+            page.wait_for_function(
+                "document.querySelectorAll('.chart svg.marks').length >= 5", timeout=20_000
+            )
+            marks = page.locator(".chart svg.marks").count()
+        finally:
+            browser.close()
+    assert marks >= 5 and errors == [] and requested == []
