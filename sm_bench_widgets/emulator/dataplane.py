@@ -180,8 +180,9 @@ class DataPlane:
                 region, endpoint_name, settings.variant_name, error_5xx=True, reached_model=True
             )
             if exc.out_of_memory:
+                detail = "" if exc.footprint_mb else str(exc)
                 raise errors.out_of_memory(
-                    exc.footprint_mb or settings.memory_mb, settings.memory_mb, **where
+                    exc.footprint_mb, settings.memory_mb, **where, detail=detail
                 ) from exc
             raise errors.model_error(500, f"model failed to load: {exc}", **where) from exc
         discard = False
@@ -201,8 +202,11 @@ class DataPlane:
                 self._record_lease(
                     region, endpoint_name, pool, lease, overhead_ms, None, error_5xx=True
                 )
-                raise errors.out_of_memory(exc.footprint_mb, settings.memory_mb, **where) from exc
+                raise errors.out_of_memory(
+                    exc.footprint_mb, settings.memory_mb, **where, detail=str(exc)
+                ) from exc
             except ContainerError as exc:
+                discard = not runtime.healthy
                 client = 400 <= exc.status_code < 500
                 self._record_lease(
                     region,

@@ -115,14 +115,21 @@ def timed_out(*, region: str, account: str, endpoint: str) -> InvokeError:
 
 
 def out_of_memory(
-    footprint_mb: float, memory_mb: int, *, region: str, account: str, endpoint: str
+    footprint_mb: float | None,
+    memory_mb: int,
+    *,
+    region: str,
+    account: str,
+    endpoint: str,
+    detail: str = "",
 ) -> InvokeError:
     """ModelError for a model that does not fit: the memory size is insufficient."""
+    needs = f"the model needs about {footprint_mb:.0f} MB but " if footprint_mb else ""
+    extra = f" ({detail})" if detail else ""
     return model_error(
         507,
-        f"Insufficient memory: the model needs about {footprint_mb:.0f} MB but the serverless "
-        f"endpoint has MemorySizeInMB={memory_mb}; the container ran out of memory. "
-        f"Choose a larger memory size.",
+        f"Insufficient memory: {needs}the serverless endpoint has MemorySizeInMB={memory_mb}; "
+        f"the container ran out of memory{extra}. Choose a larger memory size.",
         region=region,
         account=account,
         endpoint=endpoint,

@@ -62,6 +62,10 @@ class Runtime(Protocol):
     setup_ms: float
     footprint_mb: float
 
+    @property
+    def healthy(self) -> bool:
+        """Whether the instance can serve again (a crashed worker cannot)."""
+
     def invoke(self, body: bytes, content_type: str, accept: str) -> Answer:
         """Serve one request."""
 
@@ -122,6 +126,7 @@ class ProfileRuntime:
         self.rng = rng
         self.setup_ms = setup_ms
         self.footprint_mb = profile.footprint_mb
+        self.healthy = True
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> Answer:
         """Answer after the emulated service time for this many rows at this memory size."""
@@ -167,9 +172,7 @@ class HandlerSpec:
                 env=dict(self.env or {}),
             )
         except handler_host.HandlerStartError as exc:
-            raise StartFailed(
-                str(exc), out_of_memory=bool(getattr(exc, "out_of_memory", False))
-            ) from exc
+            raise StartFailed(exc.message, out_of_memory=exc.out_of_memory) from exc
         return HandlerRuntime(worker)
 
 
@@ -185,6 +188,11 @@ class HandlerRuntime:
         """The worker's measured resident memory."""
         return float(self.worker.footprint_mb)
 
+    @property
+    def healthy(self) -> bool:
+        """Whether the worker process still runs."""
+        return bool(self.worker.alive)
+
     def invoke(self, body: bytes, content_type: str, accept: str) -> Answer:
         """Call the worker with the 60 s limit; map its failures to container failures."""
         from sm_bench_widgets.emulator import handler_host
@@ -195,9 +203,9 @@ class HandlerRuntime:
         except handler_host.HandlerTimeout as exc:
             raise ContainerTimeout(str(exc)) from exc
         except handler_host.HandlerOutOfMemory as exc:
-            raise ContainerOutOfMemory(str(exc), self.footprint_mb) from exc
+            raise ContainerOutOfMemory(str(exc), float(exc.peak_mb)) from exc
         except handler_host.HandlerInvokeError as exc:
-            raise ContainerError(str(exc), int(getattr(exc, "status_code", 500))) from exc
+            raise ContainerError(exc.message, int(exc.status_code)) from exc
         return Answer(out, out_type, (time.perf_counter() - start) * 1000.0)
 
     def close(self) -> None:

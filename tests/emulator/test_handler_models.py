@@ -1,0 +1,139 @@
+"""User inference scripts behind endpoints over HTTP: real cold starts, real processes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import psutil
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from tests.emulator.awsutil import create, deploy, error_code, invoke, setup_us, unique, wait
+
+SCRIPT = """
+import json
+import time
+
+import numpy as np
+
+def model_fn(model_dir):
+    time.sleep(0.4)  # a slow model load: the cold start must include it
+    return {"scale": 2.0}
+
+def input_fn(body, content_type):
+    if content_type != "application/json":
+        raise ValueError("only application/json, please")
+    return np.asarray(json.loads(body)["instances"], dtype=float)
+
+def predict_fn(data, model):
+    if data.size and data[0, 0] < 0:
+        raise RuntimeError("negative first feature")
+    return data.sum(axis=1) * model["scale"]
+
+def output_fn(prediction, accept):
+    return json.dumps({"predictions": prediction.tolist()}), "application/json"
+"""
+
+
+@pytest.fixture(scope="module")
+def script_dir(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("handler")
+    (path / "serve.py").write_text(textwrap.dedent(SCRIPT))
+    return str(path)
+
+
+def workers_of(pid: int) -> set[int]:
+    return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+
+
+def test_registered_handler_has_a_real_cold_start_then_warm(aws, emulator, script_dir):
+    model = emulator.register_handler_model(unique("handler"), script_dir, program="serve.py")
+    name = deploy(aws, model, memory=2048, max_concurrency=1)
+    body = json.dumps({"instances": [[1, 2], [3, 4]]}).encode()
+    started = time.perf_counter()
+    cold = invoke(aws, name, body, "application/json")
+    assert time.perf_counter() - started >= 0.4
+    assert json.loads(cold["Body"]) == {"predictions": [6.0, 14.0]}
+    assert setup_us(cold) >= 400_000  # process start + imports + model_fn, not time-scaled
+    warm = invoke(aws, name, body, "application/json")
+    assert setup_us(warm) is None
+    assert json.loads(warm["Body"]) == {"predictions": [6.0, 14.0]}
+
+
+def test_model_created_through_boto3_with_sagemaker_env(aws, emulator, script_dir):
+    before = workers_of(psutil.Process().pid)
+    for location in (f"file://{script_dir}", script_dir):
+        model = unique("byo")
+        aws.sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+            PrimaryContainer={
+                "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/sklearn-inference:1.2",
+                "Environment": {
+                    "SAGEMAKER_PROGRAM": "serve.py",
+                    "SAGEMAKER_SUBMIT_DIRECTORY": location,
+                },
+            },
+        )
+        name = deploy(aws, model, memory=1024, max_concurrency=1)
+        resp = invoke(aws, name, b'{"instances": [[0.5, 0.5]]}', "application/json")
+        assert json.loads(resp["Body"]) == {"predictions": [2.0]}
+        started = workers_of(psutil.Process().pid) - before
+        assert started  # a worker process serves the endpoint
+        aws.sm.delete_endpoint(EndpointName=name)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and workers_of(psutil.Process().pid) & started:
+            time.sleep(0.05)
+        assert not workers_of(psutil.Process().pid) & started  # deleting stops it
+
+
+def test_handler_errors_become_model_errors(aws, emulator, script_dir):
+    model = emulator.register_handler_model(unique("handler"), script_dir, program="serve.py")
+    name = deploy(aws, model, memory=2048, max_concurrency=1)
+    with pytest.raises(ClientError) as err:
+        invoke(aws, name, b'{"instances": [[-1, 2]]}', "application/json")
+    assert error_code(err.value) == "ModelError"
+    assert err.value.response["OriginalStatusCode"] == 500
+    assert "negative first feature" in err.value.response["OriginalMessage"]
+    # the instance survives its handler's exception and serves the next request warm
+    ok = invoke(aws, name, b'{"instances": [[1, 2]]}', "application/json")
+    assert setup_us(ok) is None
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("s3://bucket/code.tar.gz", "local directory"),
+        ("/nonexistent/code", "does not exist"),
+    ],
+)
+def test_code_the_emulator_cannot_reach_fails_the_endpoint(aws, location, reason):
+    model = unique("unreachable")
+    aws.sm.create_model(
+        ModelName=model,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={
+            "Image": "x",
+            "Environment": {
+                "SAGEMAKER_PROGRAM": "inference.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": location,
+            },
+        },
+    )
+    name = unique("unreachable")
+    create(aws, name, model)
+    with pytest.raises(WaiterError):
+        wait(aws, name)
+    desc = aws.sm.describe_endpoint(EndpointName=name)
+    assert desc["EndpointStatus"] == "Failed"
+    assert reason in desc["FailureReason"]
+
+
+def test_provisioned_handler_instances_start_during_creation(aws, emulator, script_dir):
+    model = emulator.register_handler_model(unique("handler"), script_dir, program="serve.py")
+    name = deploy(aws, model, memory=2048, max_concurrency=2, provisioned=1)
+    resp = invoke(aws, name, b'{"instances": [[1, 1]]}', "application/json")
+    assert setup_us(resp) is None
+    assert json.loads(resp["Body"]) == {"predictions": [4.0]}
