@@ -243,6 +243,9 @@ def test_no_successful_invocation_gives_reason():
     assert res.recommendation is None
     assert "no successful invocations" in res.recommendation_reason
     assert res.rerank(strategy="speed") is None
+    assert "No recommendation" in res.summary_text()
+    assert "No recommendation" in res._repr_html_()
+    assert res.overview()["p90_ms"].isna().all()
 
 
 # -- save and load ------------------------------------------------------------------------
