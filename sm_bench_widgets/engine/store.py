@@ -1,0 +1,205 @@
+"""The run store: append-only files on disk, so a crash loses at most in-flight invocations.
+
+Layout of one run directory, ``<result_save_path>/sm-bench-results/<run_id>/``:
+
+- ``config.json``: the ``BenchmarkConfig`` options plus ``run_id``, ``created`` (epoch
+  seconds), ``emulated`` and ``region``; written once at the start.
+- ``trials.jsonl``: one ``{"event": "planned", ...trial}`` line per planned trial and one
+  ``{"event": "ended", "trial_id", "stop_reason", "summary"}`` line per finished trial.
+- ``invocations.jsonl``: one JSON object per invocation (``schema.INVOCATION_COLUMNS``),
+  appended and flushed per batch while the run goes on.
+- ``cloudwatch.jsonl``: CloudWatch rows (``schema.CLOUDWATCH_COLUMNS``) appended per
+  endpoint as they are fetched; ``cloudwatch.csv`` is the same data written at the end.
+- ``status.json``: ``status`` (running, completed, stopped, failed), ``updated``,
+  ``invocations`` count and ``errors`` (messages); replaced atomically on each update.
+
+``load_run(dir)`` reads a directory back, also one whose run crashed: its status stays
+``running`` with an old ``updated`` time, and a torn last line is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sm_bench_widgets.engine.frames import cloudwatch_frame, invocations_frame
+
+RESULTS_DIRNAME = "sm-bench-results"
+
+
+def run_directory(result_save_path: str | os.PathLike[str], run_id: str) -> Path:
+    """Where the run ``run_id`` keeps its files under ``result_save_path``."""
+    return Path(result_save_path) / RESULTS_DIRNAME / run_id
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            return _jsonable(value.item())
+        except (AttributeError, ValueError):
+            return str(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(_jsonable(obj), default=str, allow_nan=False)
+
+
+class RunStore:
+    """Writes one run directory; thread-safe; every append is flushed before returning."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]):
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._count = 0
+        self._errors: list[str] = []
+        self._status = "running"
+        self._inv = open(self.run_dir / "invocations.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._trials = open(self.run_dir / "trials.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._cw = open(self.run_dir / "cloudwatch.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+
+    def write_config(self, config_dict: dict[str, Any], **meta: Any) -> None:
+        """Write ``config.json`` (options and run metadata) and the first status."""
+        data = {**config_dict, **meta}
+        (self.run_dir / "config.json").write_text(
+            json.dumps(_jsonable(data), indent=2, default=str)
+        )
+        self.write_status()
+
+    def append_invocations(self, rows: list[dict[str, Any]]) -> None:
+        """Append invocation rows and flush them to disk."""
+        if not rows:
+            return
+        text = "".join(_dumps(r) + "\n" for r in rows)
+        with self._lock:
+            self._inv.write(text)
+            self._inv.flush()
+            self._count += len(rows)
+
+    def append_trial(self, record: dict[str, Any]) -> None:
+        """Append a trial record (planned or ended)."""
+        with self._lock:
+            self._trials.write(_dumps(record) + "\n")
+            self._trials.flush()
+
+    def append_cloudwatch(self, frame: pd.DataFrame) -> None:
+        """Append one endpoint's CloudWatch rows."""
+        if frame is None or not len(frame):
+            return
+        text = "".join(_dumps(r) + "\n" for r in frame.to_dict(orient="records"))
+        with self._lock:
+            self._cw.write(text)
+            self._cw.flush()
+
+    def add_error(self, message: str) -> None:
+        """Record an error message in ``status.json``."""
+        with self._lock:
+            self._errors.append(message)
+        self.write_status()
+
+    def write_status(self, status: str | None = None, **extra: Any) -> None:
+        """Replace ``status.json`` atomically with the current status and counts."""
+        with self._lock:
+            if status is not None:
+                self._status = status
+            data = {
+                "status": self._status,
+                "updated": time.time(),
+                "invocations": self._count,
+                "errors": list(self._errors),
+                **extra,
+            }
+            tmp = self.run_dir / "status.json.tmp"
+            tmp.write_text(json.dumps(_jsonable(data), indent=2, default=str))
+            os.replace(tmp, self.run_dir / "status.json")
+
+    def close(self, status: str) -> None:
+        """Write ``cloudwatch.csv`` and the final status, and close the files."""
+        with self._lock:
+            for f in (self._inv, self._trials, self._cw):
+                f.close()
+        cw = _read_jsonl(self.run_dir / "cloudwatch.jsonl")
+        cloudwatch_frame([pd.DataFrame(cw)]).to_csv(self.run_dir / "cloudwatch.csv", index=False)
+        self.write_status(status, finished=time.time())
+
+
+@dataclass
+class StoredRun:
+    """A run directory read back: options, trials, invocations, CloudWatch and status."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    status: dict[str, Any]
+    invocations: pd.DataFrame
+    cloudwatch: pd.DataFrame
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    stop_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return str(self.config.get("run_id", self.run_dir.name))
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn line from a crash
+    return rows
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
+    """Read a run directory back into DataFrames (works for a crashed run too)."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no run directory at {path}")
+    trials = _read_jsonl(path / "trials.jsonl")
+    planned = [
+        {k: v for k, v in t.items() if k != "event"} for t in trials if t.get("event") == "planned"
+    ]
+    stop_reasons = {
+        t["trial_id"]: t.get("stop_reason", "") for t in trials if t.get("event") == "ended"
+    }
+    status = _read_json(path / "status.json")
+    return StoredRun(
+        run_dir=path,
+        config=_read_json(path / "config.json"),
+        status=status,
+        invocations=invocations_frame(_read_jsonl(path / "invocations.jsonl")),
+        cloudwatch=cloudwatch_frame([pd.DataFrame(_read_jsonl(path / "cloudwatch.jsonl"))]),
+        trials=planned,
+        stop_reasons=stop_reasons,
+    )
