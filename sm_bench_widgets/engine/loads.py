@@ -1,0 +1,255 @@
+"""Load patterns: timed invocations, outcome classification, sequential and closed-loop load.
+
+One ``Invoker`` sends requests to one endpoint and turns each into an invocation row; the
+load functions decide how many go out at once and when to stop. No pause is made between
+invocations unless a pause is asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sm_bench_widgets.payloads import PayloadSampler, body_size
+
+Row = dict[str, Any]
+RowSink = Callable[[Row], None]
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """(outcome, error_code) for a failed InvokeEndpoint call.
+
+    ``ThrottlingException`` is ``throttled``; a ``ModelError`` whose message speaks of
+    memory is ``insufficient_memory``, any other ``ModelError`` is ``model_error``; the
+    rest is ``error`` with the AWS error code (or the exception type) kept.
+    """
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "")) or type(exc).__name__
+        message = str(err.get("Message", ""))
+        if code == "ThrottlingException":
+            return "throttled", code
+        if code == "ModelError":
+            original = str(exc.response.get("OriginalMessage", ""))
+            if "memory" in (message + " " + original).lower():
+                return "insufficient_memory", code
+            return "model_error", code
+        return "error", code
+    return "error", type(exc).__name__
+
+
+class Invoker:
+    """Sends timed requests to one endpoint and builds invocation rows for one trial."""
+
+    def __init__(
+        self,
+        runtime_client: Any,
+        endpoint_name: str,
+        sampler: PayloadSampler,
+        labels: dict[str, Any],
+    ):
+        self.client = runtime_client
+        self.endpoint_name = endpoint_name
+        self.sampler = sampler
+        self.labels = dict(labels)
+
+    def with_labels(self, **labels: Any) -> Invoker:
+        """The same endpoint with some row labels changed (e.g. the next trial)."""
+        return Invoker(self.client, self.endpoint_name, self.sampler, {**self.labels, **labels})
+
+    def invoke(self, client_id: int = 0, cold: bool = False, phase: str | None = None) -> Row:
+        """Send one request and return its row; never raises for AWS or network errors."""
+        index, kwargs = self.sampler.draw()
+        kwargs["EndpointName"] = self.endpoint_name
+        outcome, code, bytes_out = "ok", "", 0
+        start = time.time()
+        t0 = time.perf_counter()
+        try:
+            response = self.client.invoke_endpoint(**kwargs)
+            bytes_out = len(response["Body"].read())
+        except Exception as exc:  # every failure becomes a row; nothing is lost
+            outcome, code = classify_error(exc)
+        elapsed = time.perf_counter() - t0
+        row = {
+            **self.labels,
+            "client_id": client_id,
+            "endpoint_name": self.endpoint_name,
+            "start": start,
+            "end": start + elapsed,
+            "latency_ms": elapsed * 1000.0,
+            "outcome": outcome,
+            "error_code": code,
+            "cold": cold,
+            "bytes_in": body_size(kwargs),
+            "bytes_out": bytes_out,
+            "payload_index": index,
+        }
+        if phase is not None:
+            row["phase"] = phase
+        return row
+
+
+def burst(invoker: Invoker, k: int) -> list[Row]:
+    """Send ``k`` requests at once (one thread each) and return their rows, all marked cold.
+
+    Against a fresh endpoint with MaxConcurrency >= k, each request lands on a new
+    instance and pays a cold start.
+    """
+    if k <= 0:
+        return []
+    if k == 1:
+        return [invoker.invoke(client_id=0, cold=True, phase="cold_start")]
+    gate = threading.Barrier(k)
+
+    def one(i: int) -> Row:
+        gate.wait()
+        return invoker.invoke(client_id=i, cold=True, phase="cold_start")
+
+    with ThreadPoolExecutor(max_workers=k, thread_name_prefix="sm-bench-burst") as pool:
+        return list(pool.map(one, range(k)))
+
+
+class TrialLoad:
+    """Shared counters of one trial's load: how many may still go out, and stop flags."""
+
+    def __init__(
+        self,
+        max_invocations: int,
+        stop_event: threading.Event,
+        pause: Callable[[], float] | None = None,
+    ):
+        self.max_invocations = max_invocations
+        self.run_stop = stop_event
+        self.trial_stop = threading.Event()
+        self.pause = pause
+        self._lock = threading.Lock()
+        self._issued = 0
+
+    def take(self) -> bool:
+        """Reserve one invocation; False once the budget is spent or a stop was asked."""
+        if self.trial_stop.is_set() or self.run_stop.is_set():
+            return False
+        with self._lock:
+            if self._issued >= self.max_invocations:
+                return False
+            self._issued += 1
+            return True
+
+    def reserve(self, k: int) -> int:
+        """Reserve up to ``k`` invocations at once; returns how many were granted."""
+        if self.trial_stop.is_set() or self.run_stop.is_set():
+            return 0
+        with self._lock:
+            granted = max(0, min(k, self.max_invocations - self._issued))
+            self._issued += granted
+            return granted
+
+    def wait_pause(self) -> bool:
+        """Sleep the configured pause (if any); False when a stop came meanwhile."""
+        if self.pause is None:
+            return True
+        seconds = self.pause()
+        if seconds <= 0:
+            return True
+        return not (self.run_stop.wait(seconds) or self.trial_stop.is_set())
+
+    @property
+    def issued(self) -> int:
+        """Invocations reserved so far."""
+        return self._issued
+
+
+def sequential(invoker: Invoker, load: TrialLoad, sink: RowSink) -> None:
+    """One client, one request after another, until the load says stop."""
+    while load.wait_pause() and load.take():
+        sink(invoker.invoke(client_id=0))
+
+
+def closed_loop(
+    invoker: Invoker,
+    clients: int,
+    load: TrialLoad,
+    sink: RowSink,
+    backoff: Callable[[], float] | None = None,
+) -> None:
+    """``clients`` threads, each sending its next request as soon as the last one answers.
+
+    A throttled client waits ``backoff()`` seconds before its next request (as AWS SDKs
+    back off on throttling), so rejected requests do not spin in a tight loop.
+    """
+
+    def client(i: int) -> None:
+        while load.wait_pause() and load.take():
+            row = invoker.invoke(client_id=i)
+            sink(row)
+            if backoff is not None and row["outcome"] == "throttled":
+                load.run_stop.wait(backoff())
+
+    threads = [
+        threading.Thread(target=client, args=(i,), name=f"sm-bench-client-{i}", daemon=True)
+        for i in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def mark_slowest_cold(rows: list[Row], cold: int) -> None:
+    """Mark the ``cold`` slowest ok rows cold and the other ok rows warm."""
+    ok = sorted((r for r in rows if r["outcome"] == "ok"), key=lambda r: r["latency_ms"])
+    cold = max(0, min(cold, len(ok)))
+    for i, row in enumerate(ok):
+        row["cold"] = i >= len(ok) - cold
+
+
+class FirstWave:
+    """Holds each client's first row until all clients answered, then marks cold starts.
+
+    When ``clients`` closed-loop clients start against an endpoint with fewer warm
+    instances than concurrent requests, the endpoint scales up: ``cold_slots`` of the
+    first wave land on new instances and pay a cold start. The client cannot tell which;
+    the slowest ok rows of the wave are the ones marked cold.
+    """
+
+    def __init__(self, clients: int, cold_slots: int, sink: RowSink):
+        self.clients = clients
+        self.cold_slots = cold_slots
+        self.sink = sink
+        self._lock = threading.Lock()
+        self._seen: set[int] = set()
+        self._held: list[Row] = []
+        self._open = cold_slots > 0
+
+    def __call__(self, row: Row) -> None:
+        """Pass ``row`` on, or hold it while the first wave is still arriving."""
+        release: list[Row] = []
+        with self._lock:
+            if self._open and row["client_id"] not in self._seen:
+                self._seen.add(row["client_id"])
+                self._held.append(row)
+                if len(self._seen) >= self.clients:
+                    release = self._resolve()
+                row = None
+        for r in release:
+            self.sink(r)
+        if row is not None:
+            self.sink(row)
+
+    def _resolve(self) -> list[Row]:
+        self._open = False
+        held, self._held = self._held, []
+        mark_slowest_cold(held, self.cold_slots)
+        return sorted(held, key=lambda r: r["start"])
+
+    def close(self) -> None:
+        """Release what is still held (some clients never sent: stop or budget)."""
+        with self._lock:
+            release = self._resolve() if self._open else []
+        for r in release:
+            self.sink(r)

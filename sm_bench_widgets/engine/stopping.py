@@ -1,0 +1,127 @@
+"""When a trial stops: error threshold, precision reached, dominated, budget, or a stop.
+
+``TrialState`` sees every row of one trial as it completes and decides the cheap stops
+(errors, precision, checked every ``check_every`` warm samples); ``dominated_trials``
+ranks the trials racing each other and names those that cannot win.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from sm_bench_widgets.analysis import stats
+from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine.loads import TrialLoad
+from sm_bench_widgets.engine.plan import Trial
+
+# stop reasons, as written to TrialEnded and the summaries
+PRECISION = "precision"
+DOMINATED = "dominated"
+MAX_INVOCATIONS = "max_invocations"
+ERRORS = "errors"
+STOPPED = "stopped"
+ENDPOINT_FAILED = "endpoint_failed"
+FAILED = "failed"
+
+
+class TrialState:
+    """Counts one trial's rows and stops its load on the error threshold or precision."""
+
+    def __init__(
+        self, trial: Trial, config: BenchmarkConfig, load: TrialLoad, check_every: int = 10
+    ):
+        self.trial = trial
+        self.config = config
+        self.load = load
+        self.check_every = max(1, check_every)
+        self.count = 0
+        self.errors = 0
+        self.warm_ok_ms: list[float] = []
+        self.typical_ms: float | None = None  # running mean of recent warm ok latencies
+        self.stop_reason: str | None = None
+        self._lock = threading.Lock()
+        self._error_limit = max(1, config.stability_benchmark_error_thresh)
+
+    def stop(self, reason: str) -> None:
+        """Stop the trial's load for ``reason`` (the first reason given wins)."""
+        with self._lock:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+        self.load.trial_stop.set()
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Account for one completed invocation and stop the trial when it should."""
+        check = False
+        with self._lock:
+            self.count += 1
+            outcome = row["outcome"]
+            if outcome == "ok":
+                if not row.get("cold"):
+                    latency = float(row["latency_ms"])
+                    self.warm_ok_ms.append(latency)
+                    self.typical_ms = (
+                        latency
+                        if self.typical_ms is None
+                        else (0.9 * self.typical_ms + 0.1 * latency)
+                    )
+                    n = len(self.warm_ok_ms)
+                    check = (
+                        self.config.adaptive
+                        and n >= self.config.min_invocations
+                        and n % self.check_every == 0
+                    )
+            elif outcome != "throttled" or self.trial.phase == "stability":
+                # throttles are the expected answer to excess clients, not a failure
+                self.errors += 1
+            too_many_errors = self.errors >= self._error_limit
+            samples = list(self.warm_ok_ms) if check else None
+        if too_many_errors:
+            self.stop(ERRORS)
+        elif samples is not None and stats.precision_reached(
+            samples, self.config.precision, self.config.confidence, (50, 90)
+        ):
+            self.stop(PRECISION)
+
+    def throttle_backoff(self) -> float:
+        """Seconds a throttled client waits: about one service time, jittered (0.5-1.5x)."""
+        typical = self.typical_ms if self.typical_ms is not None else 10.0
+        return min(1.0, typical / 1000.0) * random.uniform(0.5, 1.5)
+
+    def final_reason(self) -> str:
+        """Why the trial ended, once its load returned."""
+        if self.stop_reason is not None:
+            return self.stop_reason
+        if self.load.run_stop.is_set() and self.load.issued < self.trial.max_invocations:
+            return STOPPED
+        return MAX_INVOCATIONS
+
+
+def dominated_trials(
+    rows: pd.DataFrame,
+    states: dict[str, TrialState],
+    config: BenchmarkConfig,
+    rank_inputs: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
+) -> set[str]:
+    """Running trials that racing says cannot win, among those with enough invocations."""
+    from sm_bench_widgets.analysis import racing
+
+    if rows.empty:
+        return set()
+    summary, costs = rank_inputs(rows)
+    if summary.empty:
+        return set()
+    losers = racing.dominated(
+        summary, costs, config.strategy, config.balanced_weight, config.confidence
+    )
+    return {
+        t
+        for t in losers
+        if t in states
+        and states[t].stop_reason is None
+        and states[t].count >= config.min_invocations
+    }
