@@ -44,6 +44,7 @@ RESULT_REFRESH_S = 2.0  # cost and concurrency charts: at trial ends, else at mo
 EMULATOR_SETUP_S = 3.0
 AWS_SETUP_S = 240.0
 FINALIZE_WAIT_S = 30.0
+_NOT_RERANKED = object()
 
 
 def _section(title: str, *children: w.Widget) -> w.VBox:
@@ -81,7 +82,7 @@ class BenchmarkPanel(w.VBox):
         self._refresher: Refresher | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._final: Any = None
-        self._pick: Any = None
+        self._pick: Any = _NOT_RERANKED
         self._finalized = threading.Event()
         self._last_result_refresh = 0.0
         self.chart_observers: list[Callable[[list[dict[str, Any]], float], None]] = []
@@ -306,7 +307,7 @@ class BenchmarkPanel(w.VBox):
     @property
     def recommendation(self) -> Any:
         """The configuration picked now (the what-if controls may have re-ranked it)."""
-        if self._pick is not None:
+        if self._pick is not _NOT_RERANKED:
             return self._pick
         return self._final.recommendation if self._final is not None else None
 
@@ -343,7 +344,7 @@ class BenchmarkPanel(w.VBox):
             handle = self._handle
             result = handle.wait()
             self._final = result
-            self._pick = None
+            self._pick = _NOT_RERANKED
             if self._unsubscribe is not None:
                 self._unsubscribe()
             try:
@@ -390,7 +391,7 @@ class BenchmarkPanel(w.VBox):
     # -- views --------------------------------------------------------------------------
     def _reset_views(self) -> None:
         self._final = None
-        self._pick = None
+        self._pick = _NOT_RERANKED
         self._last_result_refresh = 0.0
         self.progress.reset()
         self.dashboard.reset()

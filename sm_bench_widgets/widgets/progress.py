@@ -40,7 +40,7 @@ class ProgressView:
     def reset(self) -> None:
         """Clear bars, status and errors for a new run."""
         self.close_bars()
-        self.output.clear_output()
+        self.output.outputs = ()
         self.bars, self.counts, self.errors = {}, {}, []
         self.trials_done = self.trials_planned = 0
         self.current = ""
