@@ -21,6 +21,7 @@ from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.moto_state import sagemaker_backend
 from sm_bench_widgets.emulator.registry import ModelRegistry
+from sm_bench_widgets.emulator.validation import serverless_config_problem
 
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 DEFAULT_REGION = "us-east-1"
@@ -116,12 +117,18 @@ class EmulatorApp:
     ) -> Iterable[bytes]:
         region = region_of(environ)
         self.registry.seed(sagemaker_backend(self.account, region), self.account)
-        if action not in ("CreateEndpoint", "DeleteEndpoint"):
+        if action not in ("CreateEndpoint", "DeleteEndpoint", "CreateEndpointConfig"):
             return self.moto_app(environ, start_response)
         try:
-            name = json.loads(read_body(environ) or b"{}").get("EndpointName", "")
+            params = json.loads(read_body(environ) or b"{}")
         except ValueError:
-            name = ""
+            params = {}
+        if action == "CreateEndpointConfig":
+            problem = serverless_config_problem(params)
+            if problem:
+                return _json_error(start_response, "ValidationException", problem)
+            return self.moto_app(environ, start_response)
+        name = params.get("EndpointName", "") if isinstance(params, dict) else ""
         captured: dict[str, str] = {}
 
         def capture(status: str, headers: list, exc_info: Any = None) -> Any:
@@ -139,6 +146,16 @@ class EmulatorApp:
             else:
                 self.lifecycle.endpoint_deleted(region, name)
         return response
+
+
+def _json_error(start_response: StartResponse, code: str, message: str) -> Iterable[bytes]:
+    """A 400 error in the awsJson protocol SageMaker's control plane speaks."""
+    body = json.dumps({"__type": code, "message": message}).encode()
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 def _reason(status: int) -> str:

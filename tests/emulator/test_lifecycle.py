@@ -143,3 +143,33 @@ def test_tags_and_listing_come_from_moto(aws):
         {"Key": "sm-bench-widgets:tool", "Value": "sm-bench-widgets"}
     ]
     assert name in {e["EndpointName"] for e in aws.sm.list_endpoints()["Endpoints"]}
+
+
+@pytest.mark.parametrize(
+    ("serverless", "fragment"),
+    [
+        ({"MemorySizeInMB": 2048, "MaxConcurrency": 201}, "less than or equal to 200"),
+        (
+            {"MemorySizeInMB": 2048, "MaxConcurrency": 2, "ProvisionedConcurrency": 3},
+            "must be less than or equal to MaxConcurrency",
+        ),
+        ({"MemorySizeInMB": 1500, "MaxConcurrency": 2}, "MemorySizeInMB"),
+    ],
+)
+def test_invalid_serverless_config_is_refused(aws, serverless, fragment):
+    name = unique("invalid")
+    with pytest.raises(ClientError) as err:
+        aws.sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "demo-tabular",
+                    "ServerlessConfig": serverless,
+                }
+            ],
+        )
+    assert error_code(err.value) == "ValidationException"
+    assert fragment in err.value.response["Error"]["Message"]
+    names = {c["EndpointConfigName"] for c in aws.sm.list_endpoint_configs()["EndpointConfigs"]}
+    assert name not in names
