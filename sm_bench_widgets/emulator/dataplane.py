@@ -72,7 +72,7 @@ class DataPlane:
         """A new pool for an endpoint variant (``CannotHost`` if the model is not runnable)."""
         if state.model is None:
             raise CannotHost(f"Could not find model {state.model_name}.")
-        spec = self.registry.resolve(state.model_name, state.model)
+        spec = self.registry.resolve(state.model_name, state.model, self.account)
         rng = SeededRandom(self.seed, f"{region}/{state.endpoint.endpoint_name}")
         return EndpointPool(spec, state.settings, self.clock, rng, self.idle_timeout_s)
 

@@ -2,19 +2,23 @@
 
 A SageMaker Model is hostable when its container environment says what to run:
 - ``SM_BENCH_EMULATOR_PROFILE=<name>``: a registered ``ModelProfile`` (the demo models);
-- ``SAGEMAKER_PROGRAM`` and ``SAGEMAKER_SUBMIT_DIRECTORY`` (a local path or ``file://``
-  URL), as the SageMaker inference toolkit reads them: a real ``inference.py`` handler.
+- ``SAGEMAKER_PROGRAM`` and ``SAGEMAKER_SUBMIT_DIRECTORY`` (a local path, ``file://`` URL,
+  S3 tarball or folder of ``ModelDataUrl``), as the SageMaker inference toolkit reads them:
+  a real ``inference.py`` handler.
 Registered models are created as SageMaker Models in every region a client talks to.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
+from sm_bench_widgets.emulator import artifacts
 from sm_bench_widgets.emulator.profiles import ModelProfile
 from sm_bench_widgets.emulator.runtimes import HandlerSpec, ModelSpec, ProfileSpec
 
@@ -31,31 +35,44 @@ class CannotHost(Exception):
     """The model cannot be run by the emulator; the message is the endpoint FailureReason."""
 
 
-def local_directory(location: str) -> str | None:
-    """The local directory a ``file://`` URL or a path names, or None for other schemes."""
-    parsed = urlparse(location)
-    if parsed.scheme == "file":
-        return unquote(parsed.path)
-    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
-        return location
-    return None
+def handler_spec(
+    name: str, env: dict[str, str], model_data_url: str | None, account: str, cache_dir: str
+) -> HandlerSpec:
+    """A handler spec from SageMaker's container environment; ``CannotHost`` if unusable.
 
-
-def handler_spec(name: str, env: dict[str, str]) -> HandlerSpec:
-    """A handler spec from SageMaker's container environment; ``CannotHost`` if unusable."""
+    The code is at ``SAGEMAKER_SUBMIT_DIRECTORY``: a local path or ``file://`` URL, an S3
+    ``sourcedir.tar.gz`` in the emulator's S3, or a folder under ``/opt/ml/model`` of the
+    unpacked ``ModelDataUrl``.
+    """
     program = env.get(PROGRAM_ENV) or "inference.py"
     location = env.get(SUBMIT_DIR_ENV, "")
-    directory = local_directory(location)
+    try:
+        model_dir = (
+            artifacts.local_or_s3_dir(account, model_data_url, cache_dir)
+            if model_data_url
+            else None
+        )
+        directory = artifacts.inside_model_dir(location, model_dir) or (
+            artifacts.local_or_s3_dir(account, location, cache_dir) if location else model_dir
+        )
+    except artifacts.ArtifactError as exc:
+        raise CannotHost(str(exc)) from exc
+    if directory is None and location and urlparse(location).scheme in ("", "file"):
+        raise CannotHost(f"{SUBMIT_DIR_ENV}={location!r}: the directory does not exist")
     if directory is None:
         raise CannotHost(
             f"{SUBMIT_DIR_ENV}={location!r}: the local emulator runs inference code from a "
-            "local directory (a path or file:// URL)"
+            "local directory (a path or file:// URL), an S3 tar.gz in its own S3, or a "
+            "folder of the ModelDataUrl archive"
         )
     path = os.path.join(directory, program)
     if not os.path.isfile(path):
         raise CannotHost(f"{SUBMIT_DIR_ENV}={location!r}: {path} does not exist")
+    worker_env = dict(env)
+    if model_dir is not None:
+        worker_env["SM_MODEL_DIR"] = model_dir
     return HandlerSpec(
-        name=name, source_dir=os.path.abspath(directory), program=program, env=dict(env)
+        name=name, source_dir=os.path.abspath(directory), program=program, env=worker_env
     )
 
 
@@ -65,6 +82,7 @@ class ModelRegistry:
 
     profiles: dict[str, ModelProfile] = field(default_factory=dict)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cache_dir: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_profile_model(self, name: str, profile: ModelProfile) -> None:
@@ -114,7 +132,21 @@ class ModelRegistry:
                 tags=[{"Key": "sm-bench-widgets:emulated", "Value": "true"}],
             )
 
-    def resolve(self, model_name: str, model: Any) -> ModelSpec:
+    def artifact_cache(self) -> str:
+        """The directory unpacked artifacts go to (created on first use)."""
+        with self._lock:
+            if self.cache_dir is None:
+                self.cache_dir = tempfile.mkdtemp(prefix="sm-bench-emulator-")
+            return self.cache_dir
+
+    def cleanup(self) -> None:
+        """Remove unpacked artifacts."""
+        with self._lock:
+            path, self.cache_dir = self.cache_dir, None
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def resolve(self, model_name: str, model: Any, account: str) -> ModelSpec:
         """The runnable spec of a moto SageMaker Model, or ``CannotHost`` saying why."""
         container = model.primary_container or (model.containers or [{}])[0]
         env = dict(container.get("Environment") or {})
@@ -129,7 +161,9 @@ class ModelRegistry:
                 )
             return ProfileSpec(name=model_name, profile=profile)
         if SUBMIT_DIR_ENV in env or PROGRAM_ENV in env:
-            return handler_spec(model_name, env)
+            return handler_spec(
+                model_name, env, container.get("ModelDataUrl"), account, self.artifact_cache()
+            )
         raise CannotHost(
             f"The local emulator cannot run model {model_name}: its container image is not "
             f"runnable here. Use a registered model, or set {PROGRAM_ENV} and "

@@ -202,6 +202,7 @@ class LocalServerless:
         if self.dataplane is not None:
             self.dataplane.close()
         self._server = None
+        self.registry.cleanup()
         if self.account is not None:
             wipe_moto_account(self.account)
             _release_account(self.account)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import textwrap
 import time
 
+import boto3
 import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
@@ -105,7 +108,8 @@ def test_handler_errors_become_model_errors(aws, emulator, script_dir):
 @pytest.mark.parametrize(
     ("location", "reason"),
     [
-        ("s3://bucket/code.tar.gz", "local directory"),
+        ("s3://no-such-bucket/code.tar.gz", "emulator's S3"),
+        ("https://example.com/code.tar.gz", "local directory"),
         ("/nonexistent/code", "does not exist"),
     ],
 )
@@ -137,3 +141,66 @@ def test_provisioned_handler_instances_start_during_creation(aws, emulator, scri
     resp = invoke(aws, name, b'{"instances": [[1, 1]]}', "application/json")
     assert setup_us(resp) is None
     assert json.loads(resp["Body"]) == {"predictions": [4.0]}
+
+
+ARTIFACT_SCRIPT = """
+import json
+import os
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "scale.txt")) as fh:
+        return float(fh.read())
+
+def predict_fn(data, model):  # the default input_fn gives a numpy array
+    return [model * float(sum(row)) for row in data]
+"""
+
+
+def tarball(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_code_and_model_from_the_emulators_s3(aws, emulator):
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    bucket = unique("artifacts")
+    s3.create_bucket(Bucket=bucket)
+    script = textwrap.dedent(ARTIFACT_SCRIPT)
+    s3.put_object(
+        Bucket=bucket,
+        Key="model.tar.gz",
+        Body=tarball({"scale.txt": "3", "code/inference.py": script}),
+    )
+    s3.put_object(Bucket=bucket, Key="sourcedir.tar.gz", Body=tarball({"inference.py": script}))
+    layouts = {
+        # the SageMaker SDK's framework models: code inside model.tar.gz
+        "in-model": {"SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+        # code uploaded on its own as sourcedir.tar.gz
+        "sourcedir": {"SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{bucket}/sourcedir.tar.gz"},
+    }
+    for layout, env in layouts.items():
+        model = unique(layout)
+        aws.sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+            PrimaryContainer={
+                "Image": "x",
+                "ModelDataUrl": f"s3://{bucket}/model.tar.gz",
+                "Environment": {"SAGEMAKER_PROGRAM": "inference.py", **env},
+            },
+        )
+        name = deploy(aws, model, memory=1024, max_concurrency=1)
+        resp = invoke(aws, name, b"[[1, 1]]", "application/json")
+        assert json.loads(resp["Body"]) == [6.0], layout
