@@ -63,7 +63,7 @@ def boto3_snippet(rec: Any, model_name: str, region: str | None = None) -> str:
         serverless.append(
             f'            "ProvisionedConcurrency": {int(rec.provisioned_concurrency)},'
         )
-    region_arg = f", region_name={region!r}" if region else ""
+    region_arg = f', region_name="{region}"' if region else ""
     endpoint = _name(model_name, "-serverless")
     return "\n".join(
         [

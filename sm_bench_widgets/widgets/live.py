@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 DEFAULT_INTERVAL_S = 0.25  # at most four refreshes a second
-BUSY_SHARE = 0.2  # a refresh that took t seconds waits at least t / BUSY_SHARE - t after
+BUSY_SHARE = 0.5  # a refresh that took t seconds waits at least t / BUSY_SHARE - t after
 
 
 class EventBuffer:

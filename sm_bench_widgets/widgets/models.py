@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import ipywidgets as w
 
@@ -12,17 +13,21 @@ from sm_bench_widgets.widgets.fields import flag_markup
 
 
 def list_model_names(target: Target, limit: int = 1000) -> list[str]:
-    """Model names at ``target``, newest first (``ListModels`` by CreationTime, paginated)."""
+    """Model names at ``target``, newest first (``ListModels`` by CreationTime, paginated).
+
+    The pages are asked for newest first and sorted again here, for services that ignore
+    the sort order (the emulator's control plane does).
+    """
     paginator = target.client("sagemaker").get_paginator("list_models")
-    names: list[str] = []
     pages = paginator.paginate(
         SortBy="CreationTime",
         SortOrder="Descending",
         PaginationConfig={"MaxItems": limit, "PageSize": 100},
     )
-    for page in pages:
-        names.extend(m["ModelName"] for m in page.get("Models", []))
-    return names
+    models = [m for page in pages for m in page.get("Models", [])]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    models.sort(key=lambda m: m.get("CreationTime") or oldest, reverse=True)
+    return [m["ModelName"] for m in models]
 
 
 class ModelPicker:

@@ -40,7 +40,7 @@ from sm_bench_widgets.widgets.whatif import WhatIf
 log = logging.getLogger(__name__)
 
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(BenchmarkConfig))
-RESULT_REFRESH_S = 2.0  # cost and concurrency charts: at trial ends, else at most this often
+RESULT_REFRESH_S = 3.0  # cost and concurrency charts: at most this often (and at the end)
 EMULATOR_SETUP_S = 3.0
 AWS_SETUP_S = 240.0
 FINALIZE_WAIT_S = 30.0
@@ -333,7 +333,7 @@ class BenchmarkPanel(w.VBox):
             self._finalize()
             return
         now = time.monotonic()
-        if trial_ended or (rows and now - self._last_result_refresh >= RESULT_REFRESH_S):
+        if (trial_ended or rows) and now - self._last_result_refresh >= RESULT_REFRESH_S:
             self._last_result_refresh = now
             self.dashboard.refresh_result(self._handle.result)
 
