@@ -13,7 +13,17 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.emulator.awsutil import create, deploy, error_code, invoke, setup_us, unique, wait
+from sm_bench_widgets.emulator import LocalServerless
+from tests.emulator.awsutil import (
+    clients,
+    create,
+    deploy,
+    error_code,
+    invoke,
+    setup_us,
+    unique,
+    wait,
+)
 
 SCRIPT = """
 import json
@@ -204,3 +214,19 @@ def test_code_and_model_from_the_emulators_s3(aws, emulator):
         name = deploy(aws, model, memory=1024, max_concurrency=1)
         resp = invoke(aws, name, b"[[1, 1]]", "application/json")
         assert json.loads(resp["Body"]) == [6.0], layout
+
+
+def test_stopping_the_emulator_stops_its_workers(script_dir):
+    me = psutil.Process().pid
+    before = workers_of(me)
+    with LocalServerless(time_scale=0.01) as emu:
+        aws = clients(emu)
+        model = emu.register_handler_model("mine", script_dir, program="serve.py")
+        name = deploy(aws, model, memory=1024, max_concurrency=1)
+        invoke(aws, name, b'{"instances": [[1]]}', "application/json")
+        started = workers_of(me) - before
+        assert started
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and workers_of(me) & started:
+        time.sleep(0.05)
+    assert not workers_of(me) & started

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
@@ -173,3 +175,14 @@ def test_invalid_serverless_config_is_refused(aws, serverless, fragment):
     assert fragment in err.value.response["Error"]["Message"]
     names = {c["EndpointConfigName"] for c in aws.sm.list_endpoint_configs()["EndpointConfigs"]}
     assert name not in names
+
+
+def test_endpoint_deleted_while_creating_stays_deleted(aws):
+    name = unique("short-lived")
+    create(aws, name, "demo-tabular")
+    aws.sm.delete_endpoint(EndpointName=name)
+    time.sleep(0.2)  # past the (time-scaled) creation delay
+    assert name not in {e["EndpointName"] for e in aws.sm.list_endpoints()["Endpoints"]}
+    aws.sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    wait(aws, name)
+    assert invoke(aws, name)["Body"]
