@@ -316,26 +316,36 @@ class BenchmarkPanel(w.VBox):
         rows: list[dict[str, Any]] = []
         trial_ended = run_ended = False
         for event in events:
-            self.progress.apply(event)
+            try:
+                self.progress.apply(event)
+            except Exception as exc:  # shown; the other events still apply
+                self._report_error(exc)
             if isinstance(event, ev.InvocationBatch):
                 rows.extend(event.rows)
             elif isinstance(event, ev.TrialEnded):
                 trial_ended = True
             elif isinstance(event, ev.RunEnded):
                 run_ended = True
-        if rows:
-            self.dashboard.add_rows(rows)
-            self.dashboard.refresh_invocations()
-            applied = time.time()
-            for observer in list(self.chart_observers):
+        try:
+            if rows:
+                self.dashboard.add_rows(rows)
+                self.dashboard.refresh_invocations()
+                self._tell_chart_observers(rows, time.time())
+            now = time.monotonic()
+            due = now - self._last_result_refresh >= RESULT_REFRESH_S
+            if not run_ended and (trial_ended or rows) and due:
+                self._last_result_refresh = now
+                self.dashboard.refresh_result(self._handle.result)
+        finally:
+            if run_ended:  # the end is shown even when a display update above failed
+                self._finalize()
+
+    def _tell_chart_observers(self, rows: list[dict[str, Any]], applied: float) -> None:
+        for observer in list(self.chart_observers):
+            try:
                 observer(rows, applied)
-        if run_ended:
-            self._finalize()
-            return
-        now = time.monotonic()
-        if (trial_ended or rows) and now - self._last_result_refresh >= RESULT_REFRESH_S:
-            self._last_result_refresh = now
-            self.dashboard.refresh_result(self._handle.result)
+            except Exception as exc:  # one bad observer must not stop the display
+                self._report_error(exc)
 
     def _finalize(self) -> None:
         with self._lock:

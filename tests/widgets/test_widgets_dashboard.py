@@ -144,3 +144,23 @@ def test_showing_a_saved_result_fills_the_dashboard(make_panel, tmp_path):
     counts = panel.dashboard.charts["timeline"].datasets()["timeline_counts"]
     assert sum(r["count"] for r in counts) == 160
     assert panel.exports.widget.layout.display == ""
+
+
+def test_progress_bars_status_and_run_errors():
+    from sm_bench_widgets.widgets.progress import ProgressView
+
+    view = ProgressView()
+    view.apply(ev.RunStarted("r1", "/runs/r1", [{}, {}], emulated=True))
+    assert "emulated" in view.status.value
+    view.apply(ev.PhaseStarted("stability", trials=2, max_invocations=200))
+    view.apply(ev.TrialStarted("stability-m1024", "stability", 1024, 1, 0, 1, "ep-1", 100))
+    assert "1024 MB" in view.status.value and "ep-1" in view.status.value
+    view.apply(ev.InvocationBatch("stability-m1024", _rows(1024, 10.0, 30)))
+    view.apply(ev.RunError("endpoint ep-2 failed: no capacity", "stability-m2048"))
+    assert "no capacity" in view.errors_html.value and "stability-m2048" in view.errors_html.value
+    bar = view.bars["stability"]
+    assert (bar.n, bar.total) == (30, 200)
+    assert len(view.output.outputs) == 1  # the bar is in the Output widget
+    view.apply(ev.RunEnded("stopped", "/runs/r1"))
+    assert bar.total == 30 and bar.container.children[1].bar_style == "success"
+    assert "stopped" in view.status.value and "/runs/r1" in view.status.value

@@ -108,3 +108,28 @@ def test_errors_are_shown_in_the_panel(make_panel):
     assert panel.handle is None
     assert panel.progress.errors and "no-such-model" in panel.progress.errors_html.value
     assert not panel.running
+
+
+def test_display_errors_are_reported_and_a_second_run_starts_clean(make_panel):
+    panel = make_panel(
+        memory_sizes=[1024], include_concurrency_benchmark=False, stability_benchmark_invocations=40
+    )
+
+    def broken_observer(rows, applied):
+        raise RuntimeError("observer broke")
+
+    panel.chart_observers.append(broken_observer)
+    first = panel.start()
+    result = panel.wait(timeout=60)
+    assert result.status == "completed"  # the run is not harmed by a failing display update
+    assert any("observer broke" in e for e in panel.progress.errors)
+    assert "observer broke" in panel.progress.errors_html.value
+
+    panel.chart_observers.remove(broken_observer)
+    second = panel.start()
+    assert second.run_id != first.run_id
+    assert panel.progress.errors == [] and panel.card.widget.layout.display == "none"
+    again = panel.wait(timeout=60)
+    assert again.run_id == second.run_id and panel.result is again
+    counts = panel.dashboard.charts["timeline"].datasets()["timeline_counts"]
+    assert sum(r["count"] for r in counts) == len(again.invocations)  # only the second run
