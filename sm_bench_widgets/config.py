@@ -82,27 +82,43 @@ class BenchmarkConfig:
         _int("stability_benchmark_error_thresh", self.stability_benchmark_error_thresh, 0)
         _bool("include_concurrency_benchmark", self.include_concurrency_benchmark)
         if self.include_concurrency_benchmark:
-            _int_list("concurrency_benchmark_max_conc", self.concurrency_benchmark_max_conc,
-                      bounds=MAX_CONCURRENCY_RANGE)
+            _int_list(
+                "concurrency_benchmark_max_conc",
+                self.concurrency_benchmark_max_conc,
+                bounds=MAX_CONCURRENCY_RANGE,
+            )
         _int("concurrency_benchmark_invocations", self.concurrency_benchmark_invocations, 1)
         mult = self.concurrency_num_clients_multiplier
-        if (not isinstance(mult, list | tuple) or not mult
-                or not all(_is_number(m) and m > 0 for m in mult)):
-            raise ConfigError("concurrency_num_clients_multiplier", mult,
-                              "a non-empty list of numbers > 0, e.g. [1, 1.5, 2]")
+        if (
+            not isinstance(mult, list | tuple)
+            or not mult
+            or not all(_is_number(m) and m > 0 for m in mult)
+        ):
+            raise ConfigError(
+                "concurrency_num_clients_multiplier",
+                mult,
+                "a non-empty list of numbers > 0, e.g. [1, 1.5, 2]",
+            )
         self.concurrency_num_clients_multiplier = [float(m) for m in mult]
         _number("cold_start_delay", self.cold_start_delay, 0)
         if not isinstance(self.result_save_path, str) or not self.result_save_path:
             raise ConfigError("result_save_path", self.result_save_path, "a directory path")
         if self.provisioned_concurrency:
-            _int_list("provisioned_concurrency", self.provisioned_concurrency,
-                      bounds=PROVISIONED_CONCURRENCY_RANGE, allow_empty=True)
+            _int_list(
+                "provisioned_concurrency",
+                self.provisioned_concurrency,
+                bounds=PROVISIONED_CONCURRENCY_RANGE,
+                allow_empty=True,
+            )
         else:
             self.provisioned_concurrency = []
         _bool("adaptive", self.adaptive)
         if not _is_number(self.precision) or not 0 < self.precision < 1:
-            raise ConfigError("precision", self.precision,
-                              "a relative half-width between 0 and 1, e.g. 0.05 for +-5%")
+            raise ConfigError(
+                "precision",
+                self.precision,
+                "a relative half-width between 0 and 1, e.g. 0.05 for +-5%",
+            )
         if not _is_number(self.confidence) or not 0.5 <= self.confidence < 1:
             raise ConfigError("confidence", self.confidence, "a level in [0.5, 1), e.g. 0.95")
         _int("min_invocations", self.min_invocations, 2)
@@ -111,43 +127,70 @@ class BenchmarkConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError("strategy", self.strategy, f"one of {', '.join(STRATEGIES)}")
         if not _is_number(self.balanced_weight) or not 0 <= self.balanced_weight <= 1:
-            raise ConfigError("balanced_weight", self.balanced_weight,
-                              "a number from 0 (all cost) to 1 (all speed)")
+            raise ConfigError(
+                "balanced_weight",
+                self.balanced_weight,
+                "a number from 0 (all cost) to 1 (all speed)",
+            )
         if (self.sla_ms is None) != (self.sla_percentile is None):
-            raise ConfigError("sla_ms" if self.sla_ms is None else "sla_percentile",
-                              None, "sla_ms and sla_percentile are given together or not at all")
+            raise ConfigError(
+                "sla_ms" if self.sla_ms is None else "sla_percentile",
+                None,
+                "sla_ms and sla_percentile are given together or not at all",
+            )
         if self.sla_percentile is not None and self.sla_percentile not in SLA_PERCENTILES:
-            raise ConfigError("sla_percentile", self.sla_percentile,
-                              f"one of {', '.join(map(str, SLA_PERCENTILES))}")
+            raise ConfigError(
+                "sla_percentile",
+                self.sla_percentile,
+                f"one of {', '.join(map(str, SLA_PERCENTILES))}",
+            )
         if self.sla_ms is not None:
             _number("sla_ms", self.sla_ms, 0, strict=True)
         if self.max_error_rate is not None and (
-                not _is_number(self.max_error_rate) or not 0 <= self.max_error_rate <= 1):
+            not _is_number(self.max_error_rate) or not 0 <= self.max_error_rate <= 1
+        ):
             raise ConfigError("max_error_rate", self.max_error_rate, "a fraction from 0 to 1")
         _int("monthly_invocations", self.monthly_invocations, 0)
-        if not isinstance(self.comparison_instance_type, str) or not \
-                self.comparison_instance_type.startswith("ml."):
-            raise ConfigError("comparison_instance_type", self.comparison_instance_type,
-                              "a SageMaker instance type such as ml.c5.large")
+        if not isinstance(
+            self.comparison_instance_type, str
+        ) or not self.comparison_instance_type.startswith("ml."):
+            raise ConfigError(
+                "comparison_instance_type",
+                self.comparison_instance_type,
+                "a SageMaker instance type such as ml.c5.large",
+            )
         if self.payload_weights is not None:
             w = self.payload_weights
-            if (not isinstance(w, list | tuple) or not w
-                    or not all(_is_number(x) and x >= 0 for x in w) or sum(w) <= 0):
-                raise ConfigError("payload_weights", w,
-                                  "a list of non-negative numbers, one per example, not all 0")
-            if self.invoke_args_examples is not None and len(w) != len(
-                    self.invoke_args_examples):
-                raise ConfigError("payload_weights", w,
-                                  f"{len(self.invoke_args_examples)} weights, one per example")
+            if (
+                not isinstance(w, list | tuple)
+                or not w
+                or not all(_is_number(x) and x >= 0 for x in w)
+                or sum(w) <= 0
+            ):
+                raise ConfigError(
+                    "payload_weights",
+                    w,
+                    "a list of non-negative numbers, one per example, not all 0",
+                )
+            if self.invoke_args_examples is not None and len(w) != len(self.invoke_args_examples):
+                raise ConfigError(
+                    "payload_weights",
+                    w,
+                    f"{len(self.invoke_args_examples)} weights, one per example",
+                )
         if self.invoke_args_examples is not None and (
-                not isinstance(self.invoke_args_examples, list)
-                or not all(isinstance(e, dict) and "Body" in e
-                           for e in self.invoke_args_examples)):
-            raise ConfigError("invoke_args_examples", "...",
-                              "a list of InvokeEndpoint argument dicts, each with a 'Body'")
+            not isinstance(self.invoke_args_examples, list)
+            or not all(isinstance(e, dict) and "Body" in e for e in self.invoke_args_examples)
+        ):
+            raise ConfigError(
+                "invoke_args_examples",
+                "...",
+                "a list of InvokeEndpoint argument dicts, each with a 'Body'",
+            )
         if self.pricing_overrides is not None and not isinstance(self.pricing_overrides, dict):
-            raise ConfigError("pricing_overrides", self.pricing_overrides,
-                              "a dict of price names to USD values")
+            raise ConfigError(
+                "pricing_overrides", self.pricing_overrides, "a dict of price names to USD values"
+            )
         _number("endpoint_wait_timeout", self.endpoint_wait_timeout, 0, strict=True)
 
     def require_runnable(self) -> None:
@@ -155,9 +198,12 @@ class BenchmarkConfig:
         if not self.model_name:
             raise ConfigError("model_name", self.model_name, "the name of a SageMaker model")
         if not self.invoke_args_examples_file and not self.invoke_args_examples:
-            raise ConfigError("invoke_args_examples_file", self.invoke_args_examples_file,
-                              "a JSON Lines or pickle file of InvokeEndpoint arguments, "
-                              "or invoke_args_examples given inline")
+            raise ConfigError(
+                "invoke_args_examples_file",
+                self.invoke_args_examples_file,
+                "a JSON Lines or pickle file of InvokeEndpoint arguments, "
+                "or invoke_args_examples given inline",
+            )
 
     # -- conversions --------------------------------------------------------------------
     def replace(self, **changes: Any) -> BenchmarkConfig:
@@ -181,8 +227,9 @@ class BenchmarkConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(unknown[0], data[unknown[0]],
-                              f"an option name, one of: {', '.join(sorted(known))}")
+            raise ConfigError(
+                unknown[0], data[unknown[0]], f"an option name, one of: {', '.join(sorted(known))}"
+            )
         return cls(**data)
 
 
@@ -196,8 +243,12 @@ def _bool(name: str, value: Any) -> None:
 
 
 def _int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (
-            high is not None and value > high):
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < low
+        or (high is not None and value > high)
+    ):
         bound = f"from {low} to {high}" if high is not None else f">= {low}"
         raise ConfigError(name, value, f"a whole number {bound}")
 
@@ -207,8 +258,13 @@ def _number(name: str, value: Any, low: float, strict: bool = False) -> None:
         raise ConfigError(name, value, f"a number {'>' if strict else '>='} {low}")
 
 
-def _int_list(name: str, values: Any, allowed: tuple[int, ...] | None = None,
-              bounds: tuple[int, int] | None = None, allow_empty: bool = False) -> None:
+def _int_list(
+    name: str,
+    values: Any,
+    allowed: tuple[int, ...] | None = None,
+    bounds: tuple[int, int] | None = None,
+    allow_empty: bool = False,
+) -> None:
     if allowed is not None:
         what = f"a list with values from {{{', '.join(map(str, allowed))}}}"
     else:

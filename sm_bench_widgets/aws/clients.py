@@ -76,8 +76,12 @@ class Target:
             return cached
         config = Config(
             max_pool_connections=self.max_pool_connections,
-            retries={"max_attempts": 1 if service == "sagemaker-runtime" else 5,
-                     "mode": "standard"},
+            # invocations are never retried: a throttle is a measurement, not a glitch
+            retries=(
+                {"total_max_attempts": 1, "mode": "standard"}
+                if service == "sagemaker-runtime"
+                else {"max_attempts": 5, "mode": "standard"}
+            ),
             read_timeout=70,
         )
         kwargs: dict[str, Any] = {"config": config}

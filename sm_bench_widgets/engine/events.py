@@ -77,5 +77,6 @@ class RunEnded:
     run_dir: str
 
 
-Event = (RunStarted | PhaseStarted | TrialStarted | InvocationBatch | TrialEnded | RunError
-         | RunEnded)
+Event = (
+    RunStarted | PhaseStarted | TrialStarted | InvocationBatch | TrialEnded | RunError | RunEnded
+)
