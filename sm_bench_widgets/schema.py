@@ -46,6 +46,7 @@ SUMMARY_COLUMNS = [
     "mean_ms",  # over ok, warm invocations
     "p50_ms",
     "p90_ms",
+    "p95_ms",
     "p99_ms",
     "iqr_ms",
     "p50_ci_low",

@@ -115,9 +115,7 @@ def _candidate(
     memory, max_conc = int(row["memory_size"]), int(row["max_concurrency"])
     provisioned = _whole(row.get("provisioned_concurrency"), 0)
     cost = _cost_row(cost_df, memory, max_conc, provisioned)
-    column = {50: "p50_ms", 90: "p90_ms", 99: "p99_ms"}.get(sla_percentile or 90)
-    if sla_percentile == 95:
-        column = "p95_ms" if "p95_ms" in row else "p99_ms"
+    column = f"p{sla_percentile or 90}_ms"
     return _Candidate(
         memory_size=memory,
         max_concurrency=max_conc,
@@ -317,14 +315,10 @@ def _constraints_text(
     sla_percentile: int | None,
     sla_ms: float | None,
     max_error_rate: float | None,
-    summary_has_p95: bool,
 ) -> str:
     parts = []
     if sla_ms is not None:
-        text = f"p{sla_percentile} <= {sla_ms:g} ms"
-        if sla_percentile == 95 and not summary_has_p95:
-            text += " (checked on p99, which is never below p95)"
-        parts.append(text)
+        parts.append(f"p{sla_percentile} <= {sla_ms:g} ms")
     if max_error_rate is not None:
         parts.append(f"error rate <= {max_error_rate:.1%}")
     return ", ".join(parts)
@@ -365,8 +359,7 @@ def recommend_or_reason(
     _validate(strategy, weight, sla_percentile, sla_ms, max_error_rate)
     if summary_df is None or not len(summary_df):
         return None, "No trial results to recommend from."
-    has_p95 = "p95_ms" in summary_df
-    constraints = _constraints_text(sla_percentile, sla_ms, max_error_rate, has_p95)
+    constraints = _constraints_text(sla_percentile, sla_ms, max_error_rate)
 
     def split(cands: list[_Candidate]) -> tuple[list[_Candidate], list[str]]:
         why = [(c, _exclusion(c, strategy, sla_percentile, sla_ms, max_error_rate)) for c in cands]

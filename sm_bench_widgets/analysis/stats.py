@@ -149,6 +149,7 @@ def _summary_row(
         "mean_ms": float(lat.mean()) if lat.size else math.nan,
         "p50_ms": p50,
         "p90_ms": p90,
+        "p95_ms": float(np.percentile(lat, 95)) if lat.size else math.nan,
         "p99_ms": float(np.percentile(lat, 99)) if lat.size else math.nan,
         "iqr_ms": float(np.percentile(lat, 75) - np.percentile(lat, 25)) if lat.size else math.nan,
         "p50_ci_low": p50_lo,
