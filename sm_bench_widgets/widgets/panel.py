@@ -23,6 +23,7 @@ from sm_bench_widgets.analysis.pricing import PRICE_TABLE, get_prices
 from sm_bench_widgets.api import RunHandle, start_benchmark
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.engine import events as ev
+from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.card import RecommendationCard
 from sm_bench_widgets.widgets.dashboard import Dashboard, enable_offline_charts
 from sm_bench_widgets.widgets.estimate import estimate, estimate_html, rates_from_prices
@@ -85,6 +86,9 @@ class BenchmarkPanel(w.VBox):
         self._pick: Any = _NOT_RERANKED
         self._finalized = threading.Event()
         self._last_result_refresh = 0.0
+        self._config: BenchmarkConfig | None = None
+        self._emulated = False
+        self._stop_reasons: dict[str, str] = {}
         self.chart_observers: list[Callable[[list[dict[str, Any]], float], None]] = []
         self.errors: list[ConfigError] = []
 
@@ -258,6 +262,9 @@ class BenchmarkPanel(w.VBox):
                 self._set_running(False)
                 raise
             self._handle = handle
+            self._config = config
+            self._emulated = bool(target.emulated)
+            self._stop_reasons = {}
             self._finalized.clear()
             buffer = EventBuffer()
             self._refresher = Refresher(
@@ -324,6 +331,7 @@ class BenchmarkPanel(w.VBox):
                 rows.extend(event.rows)
             elif isinstance(event, ev.TrialEnded):
                 trial_ended = True
+                self._stop_reasons[event.trial_id] = event.stop_reason
             elif isinstance(event, ev.RunEnded):
                 run_ended = True
         try:
@@ -335,10 +343,23 @@ class BenchmarkPanel(w.VBox):
             due = now - self._last_result_refresh >= RESULT_REFRESH_S
             if not run_ended and (trial_ended or rows) and due:
                 self._last_result_refresh = now
-                self.dashboard.refresh_result(self._handle.result)
+                self.dashboard.refresh_result(self._partial_result())
         finally:
             if run_ended:  # the end is shown even when a display update above failed
                 self._finalize()
+
+    def _partial_result(self) -> Any:
+        """A result of the rows the dashboard holds (no copy of the runner's rows needed)."""
+        handle = self._handle
+        return BenchmarkResult(
+            self._config,
+            self.dashboard.invocations(),
+            run_id=handle.run_id,
+            run_dir=handle.run_dir,
+            emulated=self._emulated,
+            status="running",
+            stop_reasons=dict(self._stop_reasons),
+        )
 
     def _tell_chart_observers(self, rows: list[dict[str, Any]], applied: float) -> None:
         for observer in list(self.chart_observers):
