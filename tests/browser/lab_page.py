@@ -136,3 +136,62 @@ def error_outputs(page: Page) -> list[str]:
 def vega_views(page: Page) -> int:
     """How many Vega views have drawn marks (SVG or canvas) on the page."""
     return page.locator(VEGA_SELECTOR).count()
+
+
+def cell_index(page: Page, tag: str) -> int:
+    """The index of the first cell carrying metadata tag ``tag`` (ValueError if none)."""
+    index = page.evaluate(
+        """(tag) => {
+          const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+          for (let i = 0; i < cells.length; i++) {
+            if ((cells.get(i).getMetadata('tags') || []).includes(tag)) return i;
+          }
+          return -1;
+        }""",
+        tag,
+    )
+    if index < 0:
+        raise ValueError(f"no cell is tagged {tag!r}")
+    return index
+
+
+def select_cell(page: Page, index: int) -> None:
+    """Select cell ``index`` by clicking its input prompt, as a user would."""
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
+
+
+def wait_cells_executed(page: Page, upto: int, timeout: float = 120.0) -> None:
+    """Wait until code cells ``0..upto`` have execution counts and the kernel is idle."""
+    page.wait_for_function(
+        """(upto) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cells = panel.content.model.cells;
+          for (let i = 0; i <= upto; i++) {
+            const cell = cells.get(i);
+            if (cell.type === 'code' && typeof cell.executionCount !== 'number') return false;
+          }
+          return panel.sessionContext.session.kernel.status === 'idle';
+        }""",
+        arg=upto,
+        timeout=timeout * 1000,
+        polling=250,
+    )
+
+
+def progress_fractions(page: Page, scope: str) -> list[float]:
+    """The fill (0 to 1) of every ipywidgets progress bar inside ``scope``."""
+    return page.evaluate(
+        """(scope) => [...document.querySelectorAll(
+             scope + ' .widget-hprogress .progress-bar')].map(
+             e => parseFloat(e.style.width || '0') / 100)""",
+        scope,
+    )
+
+
+def vega_mark_counts(page: Page, scope: str) -> list[int]:
+    """Per Vega view inside ``scope``: how many data mark items (not axes) it drew."""
+    return page.evaluate(
+        """(scope) => [...document.querySelectorAll(scope + ' .vega-embed')].map(
+             e => e.querySelectorAll('g.role-mark > *').length)""",
+        scope,
+    )

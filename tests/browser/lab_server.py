@@ -19,6 +19,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+SETTINGS = {
+    "apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
@@ -70,16 +78,13 @@ class JupyterLab:
         ]
 
     def write_settings(self) -> None:
-        """User settings that keep JupyterLab from asking about (or fetching) news."""
-        path = (
-            Path(self._state.name)
-            / "settings"
-            / "@jupyterlab"
-            / "apputils-extension"
-            / "notification.jupyterlab-settings"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        """User settings: no news fetched or asked about; every cell rendered, even off-screen
+        (no notebook windowing), so what a test looks for is in the page."""
+        settings = Path(self._state.name) / "settings" / "@jupyterlab"
+        for name, values in SETTINGS.items():
+            path = settings / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
 
     def start(self) -> JupyterLab:
         """Start the server and wait until its API answers."""
