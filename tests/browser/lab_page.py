@@ -6,12 +6,16 @@ recorded, so a chart that renders proves it needed no internet.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from lab_server import JupyterLab
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+if TYPE_CHECKING:
+    from lab_server import JupyterLab
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"  # screenshots and server logs (gitignored)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

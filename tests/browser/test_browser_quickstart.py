@@ -14,8 +14,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ARTIFACTS, REPO
 from lab_page import (
+    ARTIFACTS,
+    REPO,
     VEGA_SELECTOR,
     cell_index,
     click_menu,
@@ -27,9 +28,9 @@ from lab_page import (
     wait_all_executed,
     wait_cells_executed,
 )
-from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 PANEL = ".smb-panel"
 RUN_TIMEOUT_S = 300

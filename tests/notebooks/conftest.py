@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "notebooks"
-
 
 @pytest.fixture(scope="session")
 def python3_kernel() -> str:

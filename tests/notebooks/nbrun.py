@@ -16,6 +16,8 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
 STDERR_PROBLEM = re.compile(r"Traceback \(most recent call last\)|Exception in thread|Error:")
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS, REPO
-from nbrun import execute, problems
+from nbrun import NOTEBOOKS, REPO, execute, problems
 
 BINDER = REPO / "binder"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

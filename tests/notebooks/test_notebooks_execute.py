@@ -8,8 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS
-from nbrun import copy_notebook, execute, problems
+from nbrun import NOTEBOOKS, copy_notebook, execute, problems
 
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -53,8 +52,8 @@ def _check_real_endpoint(nb: nbformat.NotebookNode, where: Path) -> None:
 
 def _check_compare_runs(nb: nbformat.NotebookNode, where: Path) -> None:
     text = _text(nb)
-    assert "A: one-row-per-request (emulated): 240 invocations, completed" in text
-    assert "B: 16-rows-per-request (emulated): 240 invocations, completed" in text
+    for run in ("A: one-row-per-request", "B: 16-rows-per-request"):
+        assert re.search(rf"{run} \(emulated\): \d+ invocations, completed", text), run
     assert _widgets(nb) >= 2  # the two comparison charts
     saved = where / "compare-runs-results"
     assert (saved / "one-row-per-request" / "meta.json").exists()
