@@ -147,13 +147,14 @@ def run_benchmark(
 
         handle.subscribe(ProgressBars())
     try:
-        handle.wait()
+        while not handle.done:  # short waits keep the main thread responsive to Ctrl-C
+            handle.wait(0.5)
     except KeyboardInterrupt:
         handle.stop()
         print(f"stopping: deleting endpoints of run {handle.run_id}...", file=sys.stderr)
         while not handle.done:
             try:
-                handle.wait()
+                handle.wait(0.5)
             except KeyboardInterrupt:
                 print("still deleting endpoints; please wait", file=sys.stderr)
         print(f"stopped; results so far are in {handle.run_dir}", file=sys.stderr)

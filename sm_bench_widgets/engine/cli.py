@@ -221,7 +221,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emulated",
         action="store_true",
-        help="label results as emulated (the URL is the local emulator)",
+        help="the endpoint URL is the local emulator: dummy credentials, results "
+        "labelled emulated (also detected from its answers)",
     )
 
 

@@ -24,9 +24,10 @@ RowSink = Callable[[Row], None]
 def classify_error(exc: BaseException) -> tuple[str, str]:
     """(outcome, error_code) for a failed InvokeEndpoint call.
 
-    ``ThrottlingException`` is ``throttled``; a ``ModelError`` whose message speaks of
-    memory is ``insufficient_memory``, any other ``ModelError`` is ``model_error``; the
-    rest is ``error`` with the AWS error code (or the exception type) kept.
+    ``ThrottlingException`` is ``throttled``; a ``ModelError`` whose message (the
+    container's ``OriginalMessage`` when given) speaks of memory is
+    ``insufficient_memory``, any other ``ModelError`` is ``model_error``; the rest is
+    ``error`` with the AWS error code (or the exception type) kept.
     """
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
@@ -35,16 +36,47 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
         if code == "ThrottlingException":
             return "throttled", code
         if code == "ModelError":
-            original = str(exc.response.get("OriginalMessage", ""))
-            if "memory" in (message + " " + original).lower():
+            # the container's own words when AWS passes them on; the full message also
+            # holds a log URL with the endpoint name, which may itself say "memory"
+            said = str(exc.response.get("OriginalMessage") or message)
+            if "memory" in said.lower():
                 return "insufficient_memory", code
             return "model_error", code
         return "error", code
     return "error", type(exc).__name__
 
 
+def without_retries(runtime_client: Any) -> Any:
+    """The runtime client with botocore's automatic retries switched off, and returned.
+
+    A retried request hides a throttle (or error) and adds the SDK's backoff to the
+    measured latency, so the benchmark must see every answer as it comes. botocore reads
+    ``retries={"max_attempts": 1}`` as one retry; when the client allows more than one
+    attempt, its retry handler is unregistered.
+    """
+    retries = getattr(runtime_client.meta.config, "retries", None) or {}
+    if retries.get("total_max_attempts", 1) > 1:
+        name = runtime_client.meta.service_model.service_id.hyphenize()
+        runtime_client.meta.events.unregister(
+            f"needs-retry.{name}", unique_id=f"retry-config-{name}"
+        )
+    return runtime_client
+
+
+EMULATED_HEADER = "x-sm-bench-emulated"
+
+
+def _answered_by_emulator(response: dict[str, Any] | None) -> bool:
+    headers = ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    return headers.get(EMULATED_HEADER) == "1"
+
+
 class Invoker:
-    """Sends timed requests to one endpoint and builds invocation rows for one trial."""
+    """Sends timed requests to one endpoint and builds invocation rows for one trial.
+
+    ``on_emulated`` is called when an answer carries the local emulator's mark, so that
+    results reached through a plain ``AWS_ENDPOINT_URL`` are labelled emulated too.
+    """
 
     def __init__(
         self,
@@ -52,15 +84,13 @@ class Invoker:
         endpoint_name: str,
         sampler: PayloadSampler,
         labels: dict[str, Any],
+        on_emulated: Callable[[], None] | None = None,
     ):
-        self.client = runtime_client
+        self.client = without_retries(runtime_client)
         self.endpoint_name = endpoint_name
         self.sampler = sampler
         self.labels = dict(labels)
-
-    def with_labels(self, **labels: Any) -> Invoker:
-        """The same endpoint with some row labels changed (e.g. the next trial)."""
-        return Invoker(self.client, self.endpoint_name, self.sampler, {**self.labels, **labels})
+        self.on_emulated = on_emulated
 
     def invoke(self, client_id: int = 0, cold: bool = False, phase: str | None = None) -> Row:
         """Send one request and return its row; never raises for AWS or network errors."""
@@ -69,12 +99,16 @@ class Invoker:
         outcome, code, bytes_out = "ok", "", 0
         start = time.time()
         t0 = time.perf_counter()
+        response = None
         try:
             response = self.client.invoke_endpoint(**kwargs)
             bytes_out = len(response["Body"].read())
         except Exception as exc:  # every failure becomes a row; nothing is lost
             outcome, code = classify_error(exc)
+            response = getattr(exc, "response", None)
         elapsed = time.perf_counter() - t0
+        if self.on_emulated is not None and _answered_by_emulator(response):
+            self.on_emulated()
         row = {
             **self.labels,
             "client_id": client_id,

@@ -36,8 +36,8 @@ class ProgressBars:
         from tqdm.auto import tqdm
 
         if isinstance(event, RunStarted):
-            where = "emulator (results are emulated)" if event.emulated else "AWS"
-            tqdm.write(f"run {event.run_id} on {where}; files in {event.run_dir}", file=self.file)
+            where = " on the local emulator (results are emulated)" if event.emulated else ""
+            tqdm.write(f"run {event.run_id}{where}; files in {event.run_dir}", file=self.file)
         elif isinstance(event, PhaseStarted):
             self._close()
             self._per_trial = event.max_invocations // max(1, event.trials)

@@ -503,7 +503,21 @@ class Runner:
             "provisioned_concurrency": trial.provisioned_concurrency,
             "clients": trial.clients,
         }
-        return Invoker(self.target.client("sagemaker-runtime"), name, self.sampler, labels)
+        return Invoker(
+            self.target.client("sagemaker-runtime"),
+            name,
+            self.sampler,
+            labels,
+            on_emulated=None if self.emulated else self._saw_emulator,
+        )
+
+    def _saw_emulator(self) -> None:
+        """An answer came from the local emulator: label the run emulated (once)."""
+        if self.emulated:
+            return
+        self.emulated = True
+        if self.store is not None:
+            self.store.update_config(emulated=True)
 
     def _row_sink(self, state: stopping.TrialState) -> Callable[[Row], None]:
         batcher = self.batcher

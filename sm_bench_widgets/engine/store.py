@@ -3,7 +3,8 @@
 Layout of one run directory, ``<result_save_path>/sm-bench-results/<run_id>/``:
 
 - ``config.json``: the ``BenchmarkConfig`` options plus ``run_id``, ``created`` (epoch
-  seconds), ``emulated`` and ``region``; written once at the start.
+  seconds), ``emulated`` and ``region``; written at the start (``emulated`` is set later
+  if the first answers reveal the local emulator behind a plain endpoint URL).
 - ``trials.jsonl``: one ``{"event": "planned", ...trial}`` line per planned trial and one
   ``{"event": "ended", "trial_id", "stop_reason", "summary"}`` line per finished trial.
 - ``invocations.jsonl``: one JSON object per invocation (``schema.INVOCATION_COLUMNS``),
@@ -36,8 +37,8 @@ RESULTS_DIRNAME = "sm-bench-results"
 
 
 def run_directory(result_save_path: str | os.PathLike[str], run_id: str) -> Path:
-    """Where the run ``run_id`` keeps its files under ``result_save_path``."""
-    return Path(result_save_path) / RESULTS_DIRNAME / run_id
+    """Where the run ``run_id`` keeps its files under ``result_save_path`` (absolute)."""
+    return Path(result_save_path).absolute() / RESULTS_DIRNAME / run_id
 
 
 def _jsonable(value: Any) -> Any:
@@ -82,6 +83,16 @@ class RunStore:
             json.dumps(_jsonable(data), indent=2, default=str)
         )
         self.write_status()
+
+    def update_config(self, **meta: Any) -> None:
+        """Replace some run metadata in ``config.json`` (atomically)."""
+        path = self.run_dir / "config.json"
+        with self._lock:
+            data = json.loads(path.read_text()) if path.exists() else {}
+            data.update(meta)
+            tmp = self.run_dir / "config.json.tmp"
+            tmp.write_text(json.dumps(_jsonable(data), indent=2, default=str))
+            os.replace(tmp, path)
 
     def append_invocations(self, rows: list[dict[str, Any]]) -> None:
         """Append invocation rows and flush them to disk."""
