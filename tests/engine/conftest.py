@@ -1,0 +1,48 @@
+"""Helpers for engine tests: payload files, small configs and a leftover check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.utils import convert_invoke_args_to_jsonl
+
+CSV_EXAMPLES = [
+    {"Body": "1,2,3,4", "ContentType": "text/csv"},
+    {"Body": "5.1,3.5,1.4,0.2", "ContentType": "text/csv"},
+]
+
+
+@pytest.fixture
+def examples_file(tmp_path: Path) -> Path:
+    """A JSON Lines file of two text/csv examples the demo models accept."""
+    return convert_invoke_args_to_jsonl(CSV_EXAMPLES, output_path=str(tmp_path))
+
+
+def small_config(tmp_path: Path, **changes: Any) -> BenchmarkConfig:
+    """A quick stability-only config of demo-nlp at 2048 MB writing under ``tmp_path``."""
+    fields: dict[str, Any] = dict(
+        model_name="demo-nlp",
+        invoke_args_examples=list(CSV_EXAMPLES),
+        memory_sizes=[2048],
+        stability_benchmark_invocations=40,
+        include_concurrency_benchmark=False,
+        concurrency_benchmark_invocations=40,
+        result_save_path=str(tmp_path),
+    )
+    fields.update(changes)
+    return BenchmarkConfig(**fields)
+
+
+def endpoint_names(target: Target) -> list[str]:
+    """Every endpoint and endpoint config the target's account holds."""
+    sm = target.client("sagemaker")
+    names = [e["EndpointName"] for e in sm.list_endpoints(MaxResults=100)["Endpoints"]]
+    names += [
+        c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]
+    ]
+    return names

@@ -1,0 +1,65 @@
+"""The plan: trials from a config, in two steps, without any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+
+from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.engine.plan import (
+    client_counts,
+    group_by_endpoint,
+    plan_concurrency,
+    plan_stability,
+)
+
+
+def test_stability_has_one_sequential_trial_per_memory_size():
+    config = BenchmarkConfig(memory_sizes=[1024, 3072], stability_benchmark_invocations=77)
+    trials = plan_stability(config)
+    assert [t.memory_size for t in trials] == [1024, 3072]
+    assert {(t.phase, t.max_concurrency, t.clients, t.provisioned_concurrency) for t in trials} == {
+        ("stability", 1, 1, 0)
+    }
+    assert [t.max_invocations for t in trials] == [77, 77]
+    assert len({t.endpoint_key for t in trials}) == 2
+
+
+def test_client_counts_round_up_and_drop_repeats():
+    assert client_counts(2, [1, 1.5, 1.75, 2]) == [2, 3, 4]
+    assert client_counts(8, [1, 1.5, 1.75, 2]) == [8, 12, 14, 16]
+
+
+def test_concurrency_reuses_one_endpoint_per_max_concurrency():
+    config = BenchmarkConfig(
+        concurrency_benchmark_max_conc=[2, 4],
+        concurrency_num_clients_multiplier=[1, 2],
+        concurrency_benchmark_invocations=50,
+    )
+    trials = plan_concurrency(config, 3072)
+    assert [(t.max_concurrency, t.clients) for t in trials] == [(2, 2), (2, 4), (4, 4), (4, 8)]
+    assert {t.memory_size for t in trials} == {3072}
+    groups = group_by_endpoint(trials)
+    assert [len(g) for g in groups.values()] == [2, 2]
+    assert len({t.trial_id for t in trials}) == 4
+
+
+def test_provisioned_values_get_the_smallest_max_concurrency_that_holds_them():
+    config = BenchmarkConfig(
+        concurrency_benchmark_max_conc=[2, 8],
+        concurrency_num_clients_multiplier=[1],
+        provisioned_concurrency=[1, 5],
+        include_concurrency_benchmark=False,
+    )
+    trials = plan_concurrency(config, 2048)
+    assert [(t.max_concurrency, t.provisioned_concurrency, t.clients) for t in trials] == [
+        (2, 1, 2),
+        (8, 5, 8),
+    ]
+
+
+def test_provisioned_above_every_max_concurrency_is_refused_naming_the_field():
+    config = BenchmarkConfig(concurrency_benchmark_max_conc=[2, 4], provisioned_concurrency=[6])
+    with pytest.raises(ConfigError) as err:
+        plan_concurrency(config, 2048)
+    assert err.value.field == "provisioned_concurrency"
+    assert "4" in str(err.value)

@@ -1,0 +1,116 @@
+"""The run store: written as the run goes, readable after a crash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+from sm_bench_widgets.api import start_benchmark
+from sm_bench_widgets.aws.endpoints import delete_endpoint, find_leftover_resources
+from sm_bench_widgets.engine.store import RunStore, load_run
+from sm_bench_widgets.result import BenchmarkResult
+from sm_bench_widgets.schema import INVOCATION_COLUMNS
+
+from .conftest import endpoint_names, small_config
+
+
+def _lines(path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_invocations_reach_disk_while_the_run_goes_on(emulator_target, tmp_path):
+    config = small_config(tmp_path, adaptive=False, stability_benchmark_invocations=100_000)
+    handle = start_benchmark(config, emulator_target)
+    try:
+        path = handle.run_dir / "invocations.jsonl"
+        deadline = time.monotonic() + 30
+        while _lines(path) < 60 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handle.status == "running"
+        on_disk = load_run(handle.run_dir)
+        assert len(on_disk.invocations) >= 60
+        assert list(on_disk.invocations.columns) == INVOCATION_COLUMNS
+        assert on_disk.status["status"] == "running"
+        assert on_disk.config["model_name"] == "demo-nlp"
+        assert on_disk.config["run_id"] == handle.run_id
+    finally:
+        handle.stop()
+        handle.wait(30)
+    stored = load_run(handle.run_dir)
+    assert len(stored.invocations) == len(handle.result.invocations)
+    assert stored.status["status"] == "stopped"
+    assert stored.stop_reasons == {"stability-m2048": "stopped"}
+    assert (handle.run_dir / "cloudwatch.csv").exists()
+
+
+def test_a_torn_last_line_is_skipped(tmp_path):
+    store = RunStore(tmp_path / "run")
+    store.write_config({"model_name": "m"}, run_id="r1")
+    rows = [
+        {
+            "run_id": "r1",
+            "trial_id": "t",
+            "phase": "stability",
+            "outcome": "ok",
+            "latency_ms": 10.0 + i,
+            "cold": i == 0,
+        }
+        for i in range(3)
+    ]
+    store.append_invocations(rows)
+    with open(tmp_path / "run" / "invocations.jsonl", "a") as f:
+        f.write('{"run_id": "r1", "trial_id": "t", "lat')  # the process died mid-write
+    run = load_run(tmp_path / "run")
+    assert run.invocations["latency_ms"].tolist() == [10.0, 11.0, 12.0]
+    assert run.invocations["cold"].tolist() == [True, False, False]
+    assert run.status["status"] == "running"
+
+
+CRASHING_RUN = textwrap.dedent("""
+    import sys
+    from sm_bench_widgets.api import run_benchmark
+    from sm_bench_widgets.aws.clients import Target
+    from sm_bench_widgets.config import BenchmarkConfig
+    config = BenchmarkConfig(
+        model_name="demo-nlp", memory_sizes=[2048], adaptive=False,
+        invoke_args_examples=[{"Body": "1,2,3,4", "ContentType": "text/csv"}],
+        stability_benchmark_invocations=100000, include_concurrency_benchmark=False,
+        result_save_path=sys.argv[2])
+    run_benchmark(config, Target.for_emulator(sys.argv[1]), progress=False)
+""")
+
+
+def test_a_killed_run_leaves_a_readable_directory_and_tagged_endpoints(fresh_emulator, tmp_path):
+    target = fresh_emulator.target()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_RUN, fresh_emulator.endpoint_url, str(tmp_path)]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        run_dirs = []
+        while time.monotonic() < deadline:
+            run_dirs = list((tmp_path / "sm-bench-results").glob("*"))
+            if run_dirs and _lines(run_dirs[0] / "invocations.jsonl") >= 50:
+                break
+            time.sleep(0.1)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup code runs
+        proc.wait(10)
+    (run_dir,) = run_dirs
+    run = load_run(run_dir)
+    assert len(run.invocations) >= 50
+    assert set(run.invocations["outcome"]) == {"ok"}
+    assert run.status["status"] == "running"  # it never got to say otherwise
+    result = BenchmarkResult.load(run_dir)
+    assert len(result.invocations) == len(run.invocations)
+    assert result.stability.iloc[0]["count"] == len(run.invocations)
+    # the endpoint it left carries the run's tag, so cleanup can find it
+    left = find_leftover_resources(target, run_id=run.run_id)
+    assert {r.kind for r in left} == {"endpoint", "endpoint-config"}
+    for name in {r.name for r in left}:
+        delete_endpoint(target, name)
+    assert endpoint_names(target) == []
+    assert json.loads((run_dir / "config.json").read_text())["emulated"] is True
