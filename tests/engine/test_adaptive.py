@@ -5,7 +5,7 @@ from __future__ import annotations
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.emulator import ModelProfile
 
-from .conftest import small_config
+from .helpers import small_config
 
 # ~30 ms real per request at the test time scale; lognormal noise of 2% and 80%. The
 # client also sees the noise of a shared machine, so the precision asked is +-10%: the

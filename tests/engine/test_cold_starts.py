@@ -5,7 +5,7 @@ from __future__ import annotations
 from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.emulator import ModelProfile
 
-from .conftest import small_config
+from .helpers import small_config
 
 # 3 s emulated cold start (30 ms real at the test time scale) against ~2 ms of compute
 COLD = ModelProfile(

@@ -16,7 +16,7 @@ from sm_bench_widgets.engine.events import (
 from sm_bench_widgets.engine.loads import Invoker
 from sm_bench_widgets.payloads import PayloadSampler
 
-from .conftest import small_config
+from .helpers import small_config
 
 
 def test_insufficient_memory_stops_after_the_error_threshold_and_others_go_on(

@@ -14,7 +14,7 @@ from sm_bench_widgets.engine.store import RunStore, load_run
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.schema import INVOCATION_COLUMNS
 
-from .conftest import endpoint_names, small_config
+from .helpers import endpoint_names, small_config
 
 
 def _lines(path) -> int:

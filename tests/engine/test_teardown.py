@@ -14,7 +14,7 @@ from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.engine.deploy import Deployments
 from sm_bench_widgets.engine.events import InvocationBatch, RunError
 
-from .conftest import endpoint_names, small_config
+from .helpers import endpoint_names, small_config
 
 
 def _first_batch(handle) -> threading.Event:

@@ -1,26 +1,17 @@
-"""Helpers for engine tests: payload files, small configs and a leftover check."""
+"""Helpers for engine tests: small configs and the endpoints an account holds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.utils import convert_invoke_args_to_jsonl
 
 CSV_EXAMPLES = [
     {"Body": "1,2,3,4", "ContentType": "text/csv"},
     {"Body": "5.1,3.5,1.4,0.2", "ContentType": "text/csv"},
 ]
-
-
-@pytest.fixture
-def examples_file(tmp_path: Path) -> Path:
-    """A JSON Lines file of two text/csv examples the demo models accept."""
-    return convert_invoke_args_to_jsonl(CSV_EXAMPLES, output_path=str(tmp_path))
 
 
 def small_config(tmp_path: Path, **changes: Any) -> BenchmarkConfig:
