@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sm_bench_widgets.api import run_benchmark
+import json
+
+from sm_bench_widgets.api import run_benchmark, start_benchmark
 from sm_bench_widgets.emulator import ModelProfile
+from sm_bench_widgets.engine.events import PhaseStarted, TrialStarted
 
 from .helpers import small_config
 
@@ -50,3 +53,44 @@ def test_burst_of_k_requests_to_a_fresh_endpoint_is_k_cold_starts(emulator, tmp_
     # warm statistics leave cold rows out
     row = result.concurrency.set_index("trial_id").loc["concurrency-m2048-c4-n4"]
     assert row["p90_ms"] < conc_probes["latency_ms"].min()
+
+
+def test_provisioned_instances_answer_the_first_requests_warm(emulator, tmp_path):
+    model = emulator.register_profile_model("engine-cold-provisioned", COLD)
+    config = small_config(
+        tmp_path,
+        model_name=model,
+        stability_benchmark_invocations=20,
+        provisioned_concurrency=[2],
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        cold_start_probes=2,
+        adaptive=False,
+    )
+    result = run_benchmark(config, emulator.target(), progress=False)
+    inv = result.invocations
+    prov = inv[inv["provisioned_concurrency"] == 2]
+    assert len(prov) == 30 and set(prov["outcome"]) == {"ok"}
+    probes = prov[prov["phase"] == "cold_start"]
+    assert len(probes) == 2 and not probes["cold"].any()
+    # no cold start was paid: the probes are as quick as warm requests
+    warm = prov[prov["phase"] == "concurrency"]["latency_ms"].median()
+    assert probes["latency_ms"].max() < 3 * warm
+    assert set(result.costs["provisioned_concurrency"]) == {0, 2}
+
+
+def test_cold_start_delay_waits_before_the_first_invocation(emulator_target, tmp_path):
+    config = small_config(tmp_path, stability_benchmark_invocations=5, cold_start_delay=1)
+    events = []
+    handle = start_benchmark(config, emulator_target)
+    handle.subscribe(events.append)
+    result = handle.wait(60)
+    phase = next(e for e in events if isinstance(e, PhaseStarted))
+    assert phase.phase == "stability"
+    started = next(e for e in events if isinstance(e, TrialStarted))
+    assert started.endpoint_name in set(result.invocations["endpoint_name"])
+    created = json.loads((handle.run_dir / "config.json").read_text())["created"]
+    first = result.invocations["start"].min()
+    assert first - created >= 1.0
+    assert bool(result.invocations.sort_values("start").iloc[0]["cold"])

@@ -40,6 +40,11 @@ def test_insufficient_memory_stops_after_the_error_threshold_and_others_go_on(
     assert len(big) == 40 and set(big["outcome"]) == {"ok"}
     assert result.stop_reasons["stability-m2048"] == "max_invocations"
     assert result.recommendation is not None and result.recommendation.memory_size == 2048
+    # each endpoint's CloudWatch metrics were fetched after its trial
+    cw = result.cloudwatch
+    assert set(cw["endpoint_name"]) == set(inv["endpoint_name"])
+    assert {"Invocations", "ModelLatency"} <= set(cw["metric"])
+    assert set(cw.loc[cw["memory_size"] == 1024, "endpoint_name"]) == set(small["endpoint_name"])
 
 
 def test_unreadable_payloads_are_model_errors(emulator_target, tmp_path):

@@ -31,6 +31,8 @@ def test_stop_ends_load_quickly_deletes_endpoints_and_keeps_results(fresh_emulat
     handle = start_benchmark(config, target)
     assert _first_batch(handle).wait(30)
     assert handle.status == "running" and endpoint_names(target)
+    partial = handle.result
+    assert partial.status == "running" and len(partial.invocations) > 0
     handle.stop()
     result = handle.wait(30)
     assert handle.status == "stopped" and result.status == "stopped"
