@@ -355,18 +355,22 @@ def demo_payloads(path: Path) -> Path:
 
 
 def demo_config(model: str, payload_file: Path, out: Path, strategy: str | None = None) -> Any:
-    """A benchmark that shows memory errors, a cost/speed trade-off and concurrency."""
+    """A benchmark that shows memory errors, a cost/speed trade-off and concurrency.
+
+    Sized to end in about a minute at time scale 1: three cold starts of demo-nlp (7 s
+    each, one per phase and MaxConcurrency) and a few hundred requests of 0.2-0.3 s.
+    """
     from sm_bench_widgets.config import BenchmarkConfig
 
     fields: dict[str, Any] = dict(
         model_name=model,
         invoke_args_examples_file=str(payload_file),
         memory_sizes=[1024, 2048, 3072, 4096],
-        stability_benchmark_invocations=150,
+        stability_benchmark_invocations=80,
         concurrency_benchmark_max_conc=[2, 4],
         concurrency_num_clients_multiplier=[1, 2],
-        concurrency_benchmark_invocations=120,
-        cold_start_probes=2,
+        concurrency_benchmark_invocations=60,
+        cold_start_probes=4,
         result_save_path=str(out),
     )
     if strategy is not None:

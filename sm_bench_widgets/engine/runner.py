@@ -270,8 +270,43 @@ class Runner:
             self._finish(status)
 
     def _finish(self, status: str) -> None:
-        if self.deployments is not None:
-            self.deployments.delete_all()
+        """Delete what is live, collect metrics, close the store; always ends the run."""
+        try:
+            if self.deployments is not None:
+                self.deployments.delete_all()
+            self._end_unfinished(stopping.STOPPED if status != "failed" else stopping.FAILED)
+            self._collect_cloudwatch()
+            if self.batcher is not None:
+                self.batcher.close()
+            if self.store is not None:
+                self.store.close(status)
+        except Exception as exc:
+            log.exception("finishing run %s", self.run_id)
+            self._report(f"could not finish the run cleanly: {exc}")
+        finally:
+            self.status = status
+            self.ended_at = time.time()
+            self._publish(RunEnded(status=status, run_dir=str(self.run_dir)))
+            self.done.set()
+
+    def _end_unfinished(self, reason: str) -> None:
+        """Give every planned trial that never ended (stop, failure) its reason."""
+        for trial_id in list(self._trial_phase):
+            if trial_id not in self._stop_reasons:
+                self._stop_reasons[trial_id] = reason
+                if self.store is not None:
+                    self.store.append_trial(
+                        {
+                            "event": "ended",
+                            "trial_id": trial_id,
+                            "stop_reason": reason,
+                            "summary": {},
+                        }
+                    )
+                self._publish(TrialEnded(trial_id=trial_id, stop_reason=reason))
+
+    def _collect_cloudwatch(self) -> None:
+        """Wait for pending metric fetches (none are started or awaited after a stop)."""
         for fut in self._cw_futures:
             if self.stop_event.is_set():
                 fut.cancel()
@@ -282,17 +317,6 @@ class Runner:
                 except Exception:
                     log.debug("CloudWatch fetch did not finish", exc_info=True)
         self._cw_pool.shutdown(wait=False, cancel_futures=True)
-        if self.batcher is not None:
-            self.batcher.close()
-        if self.store is not None:
-            try:
-                self.store.close(status)
-            except OSError:
-                log.exception("could not close the run store at %s", self.run_dir)
-        self.status = status
-        self.ended_at = time.time()
-        self._publish(RunEnded(status=status, run_dir=str(self.run_dir)))
-        self.done.set()
 
     def _run_phases(self) -> None:
         trials = plan_stability(self.config)
