@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from botocore.exceptions import ClientError
+
 from sm_bench_widgets.api import run_benchmark, start_benchmark
 from sm_bench_widgets.engine.events import (
     InvocationBatch,
@@ -13,7 +15,7 @@ from sm_bench_widgets.engine.events import (
     TrialEnded,
     TrialStarted,
 )
-from sm_bench_widgets.engine.loads import Invoker
+from sm_bench_widgets.engine.loads import Invoker, classify_error
 from sm_bench_widgets.payloads import PayloadSampler
 
 from .helpers import small_config
@@ -128,3 +130,39 @@ def test_events_arrive_in_order_batched_and_a_failing_subscriber_is_harmless(
     ended = [e for e in events if isinstance(e, TrialEnded)]
     assert {e.stop_reason for e in ended} == {"max_invocations"}
     assert all(e.summary["count"] == 60 for e in ended)
+
+
+def _client_error(code: str, message: str, **fields: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}, **fields}, "InvokeEndpoint")
+
+
+def test_classification_reads_the_containers_own_words():
+    log_url = "See .../aws/sagemaker/Endpoints/memory-hog-model-m2048 for more information."
+    assert classify_error(_client_error("ThrottlingException", "Rate exceeded")) == (
+        "throttled",
+        "ThrottlingException",
+    )
+    assert classify_error(
+        _client_error(
+            "ModelError",
+            f"Received server error (507) ... {log_url}",
+            OriginalMessage="Insufficient memory: the model needs 1700 MB",
+        )
+    ) == ("insufficient_memory", "ModelError")
+    # the endpoint name in the log URL says "memory"; the container did not
+    assert classify_error(
+        _client_error(
+            "ModelError",
+            f"Received client error (400) ... {log_url}",
+            OriginalMessage="could not parse the body",
+        )
+    ) == ("model_error", "ModelError")
+    assert classify_error(_client_error("ModelError", "out of memory")) == (
+        "insufficient_memory",
+        "ModelError",
+    )
+    assert classify_error(_client_error("ServiceUnavailable", "try later")) == (
+        "error",
+        "ServiceUnavailable",
+    )
+    assert classify_error(TimeoutError("read timed out")) == ("error", "TimeoutError")
