@@ -90,8 +90,7 @@ class ProgressView:
                     self._finish(phase)
             self.current = event.phase
             bar = self._bar(event.phase, event.max_invocations)
-            bar.total = max(event.max_invocations, self.counts[event.phase])
-            bar.refresh()
+            _set_total(bar, max(event.max_invocations, self.counts[event.phase]))
             self.trials_planned = max(self.trials_planned, self.trials_done + event.trials)
         elif isinstance(event, ev.TrialStarted):
             self.set_status(
@@ -108,7 +107,7 @@ class ProgressView:
                 bar = self._bar(phase)
                 self.counts[phase] += n
                 if bar.total is not None and self.counts[phase] > bar.total:
-                    bar.total = self.counts[phase]
+                    _set_total(bar, self.counts[phase])
                 bar.update(n)
         elif isinstance(event, ev.TrialEnded):
             self.trials_done += 1
@@ -122,11 +121,17 @@ class ProgressView:
     def _finish(self, phase: str) -> None:
         bar = self.bars.get(phase)
         if bar is not None and not bar.disable:
-            bar.total = self.counts.get(phase, 0)
-            bar.refresh()
+            _set_total(bar, self.counts.get(phase, 0))
             bar.close()
 
     def close_bars(self) -> None:
         """Finish every bar at the count reached (adaptive stopping ends below the total)."""
         for phase in list(self.bars):
             self._finish(phase)
+
+
+def _set_total(bar: Any, total: int) -> None:
+    """Change a notebook bar's total and its drawn maximum (tqdm moves only the text)."""
+    bar.total = total
+    bar.container.children[1].max = max(total, 1)
+    bar.refresh()

@@ -163,4 +163,6 @@ def test_progress_bars_status_and_run_errors():
     assert len(view.output.outputs) == 1  # the bar is in the Output widget
     view.apply(ev.RunEnded("stopped", "/runs/r1"))
     assert bar.total == 30 and bar.container.children[1].bar_style == "success"
+    drawn = bar.container.children[1]
+    assert drawn.value == drawn.max == 30  # a run that stopped early draws a full bar
     assert "stopped" in view.status.value and "/runs/r1" in view.status.value
