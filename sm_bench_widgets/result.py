@@ -661,13 +661,7 @@ class BenchmarkResult:
         rec = self.recommendation
         if rec is None:
             return f"No recommendation: {self.recommendation_reason}"
-        text = f"Deploy {rec.memory_size} MB, max concurrency {rec.max_concurrency}"
-        if rec.provisioned_concurrency:
-            text += f", provisioned concurrency {rec.provisioned_concurrency}"
-        return (
-            f"{text}: p50 {rec.p50_ms:.1f} ms, p90 {rec.p90_ms:.1f} ms, "
-            f"${rec.cost_per_1m_usd:.4f} per 1M invocations ({rec.strategy})."
-        )
+        return rec.headline()
 
     def overview(self) -> pd.DataFrame:
         """A small table per configuration: invocations, errors, p50/p90 and cost per 1M."""

@@ -21,6 +21,7 @@ rate over every outcome), then the strategy:
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,27 @@ class Recommendation:
         data = dataclasses.asdict(self)
         data["runner_up"] = self.runner_up.to_dict() if self.runner_up else None
         return data
+
+    def headline(self) -> str:
+        """One sentence: what to deploy, its expected p50/p90 and cost per 1M invocations."""
+        text = f"Deploy {self.memory_size} MB, max concurrency {self.max_concurrency}"
+        if self.provisioned_concurrency:
+            text += f", provisioned concurrency {self.provisioned_concurrency}"
+        return (
+            f"{text}: p50 {self.p50_ms:.1f} ms, p90 {self.p90_ms:.1f} ms, "
+            f"${self.cost_per_1m_usd:.4f} per 1M invocations ({self.strategy})."
+        )
+
+    def __repr__(self) -> str:
+        runner = f"; runner-up: {self.runner_up.headline()}" if self.runner_up else ""
+        return f"<Recommendation {self.headline()}{runner}>"
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
+        return (
+            f"<div><b>{html.escape(self.headline())}</b>"
+            f"<p><i>Rule:</i> {html.escape(self.rule)}</p><ul>{items}</ul></div>"
+        )
 
 
 @dataclass

@@ -265,3 +265,11 @@ def test_bad_arguments_name_the_field():
     with pytest.raises(ConfigError) as err:
         recommend(summary, costs, weight=2)
     assert err.value.field == "balanced_weight"
+
+
+def test_recommendation_displays_as_one_line_and_as_html():
+    summary, costs = _three_memories()
+    rec = recommend(summary, costs, "speed")
+    assert repr(rec).startswith("<Recommendation Deploy 3072 MB, max concurrency 1: p50 80.0 ms")
+    assert "runner-up: Deploy 2048 MB" in repr(rec)
+    assert "<b>Deploy 3072 MB" in rec._repr_html_() and "Rule:" in rec._repr_html_()
