@@ -16,6 +16,8 @@ most a few thousand rows (see ``MAX_TIMELINE_POINTS`` and ``TIMELINE_BUCKETS``).
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 from typing import Any
 
@@ -24,6 +26,22 @@ import numpy as np
 import pandas as pd
 
 from sm_bench_widgets.schema import INVOCATION_COLUMNS, OUTCOMES, SUMMARY_COLUMNS
+
+
+def enable_offline() -> bool:
+    """Render charts with no internet (SageMaker Studio in VPC-only mode has none).
+
+    Altair loads vega-embed from a CDN by default; with vl-convert installed, JupyterChart
+    and the ``jupyter`` renderer inline it instead. Returns whether offline mode is on.
+    """
+    if importlib.util.find_spec("vl_convert") is None:
+        return False
+    with contextlib.suppress(Exception):  # an online chart still works where there is internet
+        alt.JupyterChart.enable_offline()
+        if alt.renderers.active == "default":
+            alt.renderers.enable("jupyter", offline=True)
+    return bool(getattr(alt.JupyterChart, "_is_offline", False))
+
 
 DATASET_NAMES = {
     "latency_distribution": ("latency_distribution",),

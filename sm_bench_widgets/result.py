@@ -651,8 +651,9 @@ class BenchmarkResult:
 
     def charts(self):
         """Every chart of this result in one Altair composition (``charts.dashboard``)."""
-        from sm_bench_widgets.charts import dashboard
+        from sm_bench_widgets.charts import dashboard, enable_offline
 
+        enable_offline()
         return dashboard(self)
 
     # -- display ------------------------------------------------------------------------

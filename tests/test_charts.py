@@ -205,3 +205,18 @@ def test_dashboard_holds_every_dataset():
     assert spec["datasets"]["cost_vs_latency"]
     empty = charts.dashboard(BenchmarkResult(config, None)).to_dict()
     assert set(empty["datasets"]) == expected
+
+
+def test_enable_offline_inlines_vega_for_static_and_live_charts():
+    import altair as alt
+
+    from sm_bench_widgets.charts import enable_offline
+
+    active, options = alt.renderers.active, dict(alt.renderers.options)
+    try:
+        alt.renderers.enable("default")
+        assert enable_offline() is True
+        assert alt.renderers.active == "jupyter" and alt.renderers.options == {"offline": True}
+        assert alt.JupyterChart._is_offline
+    finally:
+        alt.renderers.enable(active, **options)

@@ -8,8 +8,6 @@ a newly opened view or a reloaded page gets. ``resync()`` sends the whole spec a
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 from typing import Any
 
 import altair as alt
@@ -20,15 +18,6 @@ from sm_bench_widgets import charts
 
 INVOCATION_CHARTS = ("latency_distribution", "cold_vs_warm", "timeline")
 RESULT_CHARTS = ("cost_vs_latency", "concurrency_chart")
-
-
-def enable_offline_charts() -> bool:
-    """Inline vega-embed in JupyterChart when vl-convert is installed (no CDN needed)."""
-    if importlib.util.find_spec("vl_convert") is None:
-        return False
-    with contextlib.suppress(Exception):  # an online chart still works where there is internet
-        alt.JupyterChart.enable_offline()
-    return bool(getattr(alt.JupyterChart, "_is_offline", False))
 
 
 class LiveChart:

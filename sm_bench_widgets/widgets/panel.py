@@ -21,11 +21,12 @@ import ipywidgets as w
 from sm_bench_widgets import charts
 from sm_bench_widgets.analysis.pricing import PRICE_TABLE, get_prices
 from sm_bench_widgets.api import RunHandle, start_benchmark
+from sm_bench_widgets.charts import enable_offline
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.engine import events as ev
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.card import RecommendationCard
-from sm_bench_widgets.widgets.dashboard import Dashboard, enable_offline_charts
+from sm_bench_widgets.widgets.dashboard import Dashboard
 from sm_bench_widgets.widgets.estimate import estimate, estimate_html, rates_from_prices
 from sm_bench_widgets.widgets.exports import ExportButtons
 from sm_bench_widgets.widgets.form import ConfigForm
@@ -75,7 +76,7 @@ class BenchmarkPanel(w.VBox):
                 defaults[unknown[0]],
                 f"an option name, one of: {', '.join(CONFIG_FIELDS)}",
             )
-        enable_offline_charts()
+        enable_offline()
         self._defaults = dict(defaults)
         self._refresh_interval = refresh_interval
         self._lock = threading.RLock()
