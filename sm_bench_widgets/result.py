@@ -215,21 +215,12 @@ class BenchmarkResult:
         return self._cache[key]
 
     # -- summaries ----------------------------------------------------------------------
-    def _trial_rows(self) -> pd.DataFrame:
-        """Invocations with each row's phase set to its trial's phase (probes included)."""
-        inv = self._invocations
-        if inv.empty:
-            return inv
-        main = inv.loc[inv["phase"] != "cold_start"].groupby("trial_id")["phase"].first()
-        phase = inv["trial_id"].map(main)
-        return inv.assign(phase=phase.where(phase.notna(), inv["phase"]).astype(str))
-
     @property
     def summary(self) -> pd.DataFrame:
         """Every trial's summary (``SUMMARY_COLUMNS``); cold-start probes count in their trial."""
         return self._cached(
             "summary",
-            lambda: stats.summarize(self._trial_rows(), self.stop_reasons, self.config.confidence),
+            lambda: stats.summarize(self._invocations, self.stop_reasons, self.config.confidence),
         )
 
     def _phase(self, phase: str) -> pd.DataFrame:

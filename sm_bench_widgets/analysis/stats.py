@@ -117,6 +117,15 @@ def as_bool(series: pd.Series) -> pd.Series:
     )
 
 
+def _trial_phase(g: pd.DataFrame) -> str:
+    """A trial's phase: its cold-start probe rows belong to the phase of its other rows."""
+    if "phase" not in g:
+        return ""
+    phases = g["phase"].astype(str)
+    main = phases[phases != "cold_start"]
+    return str(main.iloc[0] if len(main) else phases.iloc[0])
+
+
 def _summary_row(
     trial_id: object, g: pd.DataFrame, confidence: float, stop_reason: str
 ) -> dict[str, object]:
@@ -134,7 +143,7 @@ def _summary_row(
     first = g.iloc[0]
     return {
         "trial_id": trial_id,
-        "phase": first.get("phase", ""),
+        "phase": _trial_phase(g),
         "memory_size": first.get("memory_size"),
         "max_concurrency": first.get("max_concurrency"),
         "provisioned_concurrency": first.get("provisioned_concurrency", 0),

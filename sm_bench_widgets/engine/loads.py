@@ -46,23 +46,6 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     return "error", type(exc).__name__
 
 
-def without_retries(runtime_client: Any) -> Any:
-    """The runtime client with botocore's automatic retries switched off, and returned.
-
-    A retried request hides a throttle (or error) and adds the SDK's backoff to the
-    measured latency, so the benchmark must see every answer as it comes. botocore reads
-    ``retries={"max_attempts": 1}`` as one retry; when the client allows more than one
-    attempt, its retry handler is unregistered.
-    """
-    retries = getattr(runtime_client.meta.config, "retries", None) or {}
-    if retries.get("total_max_attempts", 1) > 1:
-        name = runtime_client.meta.service_model.service_id.hyphenize()
-        runtime_client.meta.events.unregister(
-            f"needs-retry.{name}", unique_id=f"retry-config-{name}"
-        )
-    return runtime_client
-
-
 EMULATED_HEADER = "x-sm-bench-emulated"
 
 
@@ -86,7 +69,7 @@ class Invoker:
         labels: dict[str, Any],
         on_emulated: Callable[[], None] | None = None,
     ):
-        self.client = without_retries(runtime_client)
+        self.client = runtime_client
         self.endpoint_name = endpoint_name
         self.sampler = sampler
         self.labels = dict(labels)

@@ -216,12 +216,7 @@ class Runner:
         return self._prices
 
     def rank_inputs(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Summary and cost tables of ``df`` (the inputs of racing and the recommendation).
-
-        Cold-start probe rows count in their trial, under the trial's phase.
-        """
-        phases = df["trial_id"].map(self._trial_phase)
-        df = df.assign(phase=phases.where(phases.notna(), df["phase"]).astype(str))
+        """Summary and cost tables of ``df`` (the inputs of racing and the recommendation)."""
         summary = stats.summarize(df, self._stop_reasons, confidence=self.config.confidence)
         costs = cost.cost_table(summary, df, self.prices, self.config.monthly_invocations)
         return summary, costs
@@ -593,7 +588,7 @@ class Runner:
         summary: dict[str, Any] = {}
         if not df.empty:
             table = stats.summarize(
-                df.assign(phase=trial.phase),
+                df,
                 {trial.trial_id: reason},
                 confidence=self.config.confidence,
             )

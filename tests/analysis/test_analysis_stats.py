@@ -123,6 +123,16 @@ def test_summarize_with_no_successful_invocation_has_nan_latency(make_invocation
     assert row["throughput_rps"] == 0.0
 
 
+def test_cold_start_probes_count_in_their_trial_under_its_phase(make_invocations):
+    probe = make_invocations("t", [900.0], phase="cold_start", cold=[True])
+    rest = make_invocations("t", [10.0, 12.0], start=1001.0)
+    only_probe = make_invocations("p", [800.0], phase="cold_start", cold=[True])
+    table = summarize(pd.concat([probe, rest, only_probe])).set_index("trial_id")
+    assert table.loc["t", "phase"] == "stability" and table.loc["t", "count"] == 3
+    assert table.loc["t", "cold_count"] == 1 and table.loc["t", "p50_ms"] == 11.0
+    assert table.loc["p", "phase"] == "cold_start"
+
+
 def test_precision_reached_on_steady_and_not_on_noisy_or_short_samples():
     rng = np.random.default_rng(7)
     steady = rng.lognormal(np.log(100), 0.02, 200)
