@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +13,6 @@ from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.report import render_report, write_report
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.schema import INVOCATION_COLUMNS
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def invocations() -> pd.DataFrame:
@@ -163,36 +159,3 @@ def test_empty_or_failed_run_still_renders(frame, tmp_path):
     assert "No recommendation" in text and "stopped" in text
     assert "EMULATED" not in text
     assert len(embedded_specs(text)) == 5
-
-
-@pytest.mark.browser
-def test_report_renders_offline_in_chromium(result, tmp_path):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = Path(result.to_html(tmp_path / "report.html"))
-    requested, errors = [], []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-
-            def block(route):
-                if route.request.url.startswith("file:"):
-                    route.continue_()
-                else:
-                    requested.append(route.request.url)
-                    route.abort("internetdisconnected")
-
-            page.route("**/*", block)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(path.as_uri())
-            page.wait_for_function(
-                "document.querySelectorAll('.chart svg.marks').length >= 5", timeout=20_000
-            )
-            marks = page.locator(".chart svg.marks").count()
-        finally:
-            browser.close()
-    assert marks >= 5 and errors == [] and requested == []
