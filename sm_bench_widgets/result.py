@@ -23,10 +23,9 @@ import pandas as pd
 
 from sm_bench_widgets.analysis import cost, pricing, recommend, stats
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.frames import normalize_cloudwatch, normalize_invocations
 from sm_bench_widgets.schema import (
-    CLOUDWATCH_COLUMNS,
     COLD_START_COLUMNS,
-    INVOCATION_COLUMNS,
 )
 
 FORMAT = "sm-bench-widgets-result"
@@ -43,87 +42,6 @@ TABLES = (
     "prices",
 )
 _KEEP: Any = object()  # rerank default: keep the configured value
-
-# Column kinds of the two measured tables, so every reader restores the same dtypes.
-_INVOCATION_KINDS = {
-    **dict.fromkeys(
-        ("run_id", "trial_id", "phase", "endpoint_name", "outcome", "error_code"), "str"
-    ),
-    **dict.fromkeys(
-        (
-            "memory_size",
-            "max_concurrency",
-            "provisioned_concurrency",
-            "clients",
-            "client_id",
-            "bytes_in",
-            "bytes_out",
-            "payload_index",
-        ),
-        "int",
-    ),
-    **dict.fromkeys(("start", "end", "latency_ms"), "float"),
-    "cold": "bool",
-}
-_CLOUDWATCH_KINDS = {
-    **dict.fromkeys(("endpoint_name", "metric", "statistic", "unit"), "str"),
-    **dict.fromkeys(("memory_size", "max_concurrency", "provisioned_concurrency"), "int"),
-    "timestamp": "time",
-    "value": "float",
-}
-_TRUE = {"true", "1", "yes", "y", "t"}
-
-
-# -- column coercion ----------------------------------------------------------------------
-def _as_bool(series: pd.Series) -> pd.Series:
-    if series.dtype == bool:
-        return series
-    return series.map(
-        lambda v: (
-            str(v).strip().lower() in _TRUE
-            if isinstance(v, str)
-            else bool(v)
-            if pd.notna(v)
-            else False
-        )
-    ).astype(bool)
-
-
-def _coerce(frame: pd.DataFrame | None, columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
-    """``frame`` with ``columns`` first (missing ones added) and each column of its kind."""
-    frame = pd.DataFrame() if frame is None else frame
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    extra = [c for c in frame.columns if c not in columns]
-    for col in [*columns, *extra]:
-        values = (
-            frame[col].reset_index(drop=True)
-            if col in frame.columns
-            else pd.Series([None] * len(frame), dtype=object)
-        )
-        kind = kinds.get(col)
-        if kind == "str":
-            values = values.astype(object).where(values.notna(), "").astype(str)
-        elif kind == "int":
-            values = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
-        elif kind == "float":
-            values = pd.to_numeric(values, errors="coerce").astype("float64")
-        elif kind == "bool":
-            values = _as_bool(values)
-        elif kind == "time":
-            values = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
-            values = values.astype("datetime64[ns, UTC]")
-        out[col] = values
-    return out
-
-
-def normalize_invocations(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """Invocations with ``INVOCATION_COLUMNS`` first and fixed dtypes (empty is fine)."""
-    return _coerce(frame, INVOCATION_COLUMNS, _INVOCATION_KINDS)
-
-
-def normalize_cloudwatch(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """CloudWatch rows with ``CLOUDWATCH_COLUMNS`` first and fixed dtypes (UTC timestamps)."""
-    return _coerce(frame, CLOUDWATCH_COLUMNS, _CLOUDWATCH_KINDS)
 
 
 def _timestamp(value: Any) -> pd.Timestamp | None:
@@ -763,4 +681,4 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["BenchmarkResult", "TABLES", "normalize_cloudwatch", "normalize_invocations"]
+__all__ = ["BenchmarkResult", "TABLES"]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sm_bench_widgets.analysis.pricing import BYTES_PER_GB, SECONDS_PER_MONTH, Prices
-from sm_bench_widgets.analysis.stats import as_bool
+from sm_bench_widgets.frames import as_bool
 from sm_bench_widgets.schema import BREAK_EVEN_COLUMNS, COST_COLUMNS
 
 CONFIG_KEYS = ["memory_size", "max_concurrency", "provisioned_concurrency"]

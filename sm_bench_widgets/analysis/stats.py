@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sm_bench_widgets.frames import as_bool
 from sm_bench_widgets.schema import SUMMARY_COLUMNS
 
 DEFAULT_CONFIDENCE = 0.95
@@ -100,21 +101,6 @@ def precision_reached(
     """True when every percentile's interval (wider side) is within +-precision of its estimate."""
     x = np.asarray(list(latencies_ms), dtype=float)
     return all(relative_half_width(x, q, confidence) <= precision for q in percentiles)
-
-
-def as_bool(series: pd.Series) -> pd.Series:
-    """A column of flags as booleans, tolerating strings ("True"/"false") and missing values."""
-    if series.dtype == bool:
-        return series
-    return series.map(
-        lambda v: (
-            str(v).strip().lower() in ("true", "1", "yes")
-            if isinstance(v, str)
-            else bool(v)
-            if pd.notna(v)
-            else False
-        )
-    )
 
 
 def _trial_phase(g: pd.DataFrame) -> str:

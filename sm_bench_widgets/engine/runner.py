@@ -37,7 +37,6 @@ from sm_bench_widgets.engine.events import (
     TrialEnded,
     TrialStarted,
 )
-from sm_bench_widgets.engine.frames import cloudwatch_frame, invocations_frame
 from sm_bench_widgets.engine.loads import (
     FirstWave,
     Invoker,
@@ -55,6 +54,7 @@ from sm_bench_widgets.engine.plan import (
     plan_stability,
 )
 from sm_bench_widgets.engine.store import RunStore, run_directory
+from sm_bench_widgets.frames import cloudwatch_frame, invocations_frame
 from sm_bench_widgets.payloads import PayloadSampler, check_examples, load_examples
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from sm_bench_widgets.engine.frames import cloudwatch_frame, invocations_frame
+from sm_bench_widgets.frames import cloudwatch_frame, invocations_frame
 
 RESULTS_DIRNAME = "sm-bench-results"
 
