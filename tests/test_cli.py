@@ -154,6 +154,6 @@ def test_demo_runs_on_its_own_emulator_and_writes_the_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "EMULATED" in proc.stdout
     assert "Deploy " in proc.stdout and "Rule: balanced" in proc.stdout
-    assert "1024 MB, max concurrency 1 has no successful warm invocations" in proc.stdout
+    assert "1024 MB, max concurrency 1 is too small for the model" in proc.stdout
     report = tmp_path / "benchmark-report.html"
     assert report.exists() and "demo-nlp" in report.read_text()

@@ -92,6 +92,7 @@ class _Candidate:
     cost: float  # per invocation, USD
     cost_1m: float
     throughput: float
+    memory_errors: int = 0
 
     @property
     def label(self) -> str:
@@ -151,6 +152,7 @@ def _candidate(
         cost=_num(cost["cost_per_invocation_usd"]) if cost is not None else math.nan,
         cost_1m=_num(cost["cost_per_1m_usd"]) if cost is not None else math.nan,
         throughput=_num(row.get("throughput_rps")),
+        memory_errors=_whole(row.get("insufficient_memory_count"), 0),
     )
 
 
@@ -215,6 +217,11 @@ def _exclusion(
 ) -> str:
     """Why a candidate is not feasible, or "" when it is."""
     if not math.isfinite(c.p90):
+        if c.memory_errors:
+            return (
+                f"{c.label} is too small for the model: {c.memory_errors} invocation(s) failed "
+                "with insufficient memory"
+            )
         return f"{c.label} has no successful warm invocations to measure"
     if sla_ms is not None:
         if not math.isfinite(c.sla_value):

@@ -273,3 +273,17 @@ def test_recommendation_displays_as_one_line_and_as_html():
     assert repr(rec).startswith("<Recommendation Deploy 3072 MB, max concurrency 1: p50 80.0 ms")
     assert "runner-up: Deploy 2048 MB" in repr(rec)
     assert "<b>Deploy 3072 MB" in rec._repr_html_() and "Rule:" in rec._repr_html_()
+
+
+def test_a_memory_size_the_model_does_not_fit_is_excluded_for_that_reason():
+    summary, costs = _three_memories()
+    summary.loc[0, ["p50_ms", "p90_ms", "p99_ms", "ok_count", "insufficient_memory_count"]] = [
+        math.nan,
+        math.nan,
+        math.nan,
+        0,
+        3,
+    ]
+    rec = recommend(summary, costs, "cost")
+    assert rec.memory_size == 2048
+    assert any("1024 MB, max concurrency 1 is too small for the model: 3" in r for r in rec.reasons)
