@@ -3,7 +3,8 @@
 Per invocation and per endpoint variant (dimensions ``EndpointName`` and ``VariantName``),
 in the namespaces and units AWS uses: ``AWS/SageMaker`` for invocation, latency
 (microseconds) and concurrency metrics, ``/aws/sagemaker/Endpoints`` for
-``MemoryUtilization`` (percent).
+``MemoryUtilization`` (percent). Only the metrics AWS lists as published for serverless
+endpoints (its list is exhaustive: no ``InvocationsPerInstance``, for one).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def datums(rec: InvocationRecord) -> dict[str, list[dict[str, Any]]]:
     ]
     endpoint_ns: list[dict[str, Any]] = []
     if rec.reached_model:
-        out += [d("Invocations", 1, "Count"), d("InvocationsPerInstance", 1, "Count")]
+        out.append(d("Invocations", 1, "Count"))
     if rec.model_ms is not None:
         out.append(d("ModelLatency", rec.model_ms * 1000.0, "Microseconds"))
     if rec.overhead_ms is not None:
