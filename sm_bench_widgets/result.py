@@ -224,6 +224,18 @@ class BenchmarkResult:
         """Cost per invocation, per 1M and per month per configuration (``COST_COLUMNS``)."""
         return self._cached("costs", lambda: self._cost_table(self.config.monthly_invocations))
 
+    def costs_at(self, monthly_invocations: int) -> pd.DataFrame:
+        """The cost table at another monthly volume (the last one asked for is kept)."""
+        monthly = monthly_invocations
+        if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0:
+            raise ConfigError("monthly_invocations", monthly, "a whole number >= 0")
+        if monthly == self.config.monthly_invocations:
+            return self.costs
+        kept = self._cache.get("costs_at")
+        if kept is None or kept[0] != monthly:
+            kept = self._cache["costs_at"] = (monthly, self._cost_table(monthly))
+        return kept[1]
+
     @property
     def break_even(self) -> pd.DataFrame:
         """Monthly invocations from which the comparison instance endpoint is cheaper."""
@@ -300,9 +312,7 @@ class BenchmarkResult:
             sla_percentile = c.sla_percentile or 90
         max_error_rate = c.max_error_rate if max_error_rate is _KEEP else max_error_rate
         monthly = c.monthly_invocations if monthly_invocations is None else monthly_invocations
-        if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0:
-            raise ConfigError("monthly_invocations", monthly, "a whole number >= 0")
-        costs = self.costs if monthly == c.monthly_invocations else self._cost_table(monthly)
+        costs = self.costs_at(monthly)
         return self._rank(costs, strategy, weight, sla_percentile, sla_ms, max_error_rate)[0]
 
     # -- metadata -----------------------------------------------------------------------

@@ -410,11 +410,11 @@ class BenchmarkPanel(w.VBox):
             f"invocations; {result.recommendation_line()} Results in {result.run_dir}"
         )
 
-    def _show_pick(self, rec: Any) -> None:
+    def _show_pick(self, rec: Any, costs: Any) -> None:
         self._pick = rec
         result = self._final
         self.card.show(rec, result, result.config.model_name)
-        self.dashboard.charts["cost_vs_latency"].update(charts.cost_vs_latency(result.costs, rec))
+        self.dashboard.charts["cost_vs_latency"].update(charts.cost_vs_latency(costs, rec))
 
     def _report_error(self, exc: BaseException) -> None:
         log.error("the panel could not show an update", exc_info=exc)

@@ -18,9 +18,10 @@ SMALL = w.Layout(width="140px")
 
 
 class WhatIf:
-    """Re-ranking inputs bound to one result; ``on_rerank(rec)`` gets each new pick."""
+    """Re-ranking inputs bound to one result; ``on_rerank(rec, costs)`` gets each new pick
+    with the cost table it was ranked on (monthly invocations change the costs)."""
 
-    def __init__(self, on_rerank: Callable[[Any], None]):
+    def __init__(self, on_rerank: Callable[[Any, Any], None]):
         self._on_rerank = on_rerank
         self.result: Any = None
         style = {"description_width": "170px"}
@@ -92,8 +93,9 @@ class WhatIf:
 
     def rerank(self) -> Any:
         """The recommendation under the current inputs (also passed to ``on_rerank``)."""
-        rec = self.result.rerank(**self.choices())
-        self._on_rerank(rec)
+        choices = self.choices()
+        rec = self.result.rerank(**choices)
+        self._on_rerank(rec, self.result.costs_at(choices["monthly_invocations"]))
         return rec
 
     def _changed(self, _change: Any) -> None:

@@ -126,6 +126,17 @@ def test_what_if_strategy_changes_the_pick_and_the_chart(make_panel, tmp_path):
     assert "6144 MB, max concurrency 1" in panel.card.html.value
     assert '"MemorySizeInMB": 6144' in panel.card.snippet.value
 
+    # another monthly volume: the chart shows the costs the pick was ranked on
+    monthly = lambda: [r["monthly_cost_usd"] for r in cost_rows() if r["role"] == "recommended"]  # noqa: E731
+    before = monthly()[0]
+    panel.whatif.monthly.value = 2 * result.config.monthly_invocations
+    assert monthly()[0] == pytest.approx(2 * before)
+    assert panel.recommendation.cost_per_1m_usd == pytest.approx(
+        result.costs_at(2 * result.config.monthly_invocations)
+        .query("memory_size == 6144")["cost_per_1m_usd"]
+        .iloc[0]
+    )
+
     panel.whatif.sla_ms.value = "50"  # no percentile chosen: flagged, pick unchanged
     assert "sla_percentile" in panel.whatif.message.value
     panel.whatif.sla_percentile.value = 90
