@@ -91,11 +91,6 @@ class DataPlane:
         if old is not None:
             old[1].close()
 
-    def pools(self) -> list[EndpointPool]:
-        """Every live pool."""
-        with self._lock:
-            return [p for _, p in self._pools.values()]
-
     def close(self) -> None:
         """Stop every instance of every endpoint."""
         with self._lock:
@@ -105,7 +100,9 @@ class DataPlane:
 
     def reap_idle(self) -> int:
         """Reclaim idle on-demand instances everywhere; how many."""
-        return sum(pool.reap() for pool in self.pools())
+        with self._lock:
+            pools = [pool for _, pool in self._pools.values()]
+        return sum(pool.reap() for pool in pools)
 
     def _pool_for(self, region: str, state: VariantState) -> EndpointPool:
         key = (region, state.endpoint.endpoint_name)

@@ -103,11 +103,3 @@ def predict(
     rows = parse_rows(body, content_type)
     out_type = answer_type(content_type, accept)
     return format_scores([score_row(r, kind) for r in rows], out_type), out_type, len(rows)
-
-
-def count_rows(body: bytes, content_type: str | None) -> int:
-    """Rows in a body, or 1 when it cannot be read (the error comes later, from the model)."""
-    try:
-        return len(parse_rows(body, content_type))
-    except BadRequest:
-        return 1

@@ -27,12 +27,6 @@ class InvokeError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
-    @property
-    def is_client_error(self) -> bool:
-        """Whether CloudWatch counts it as a 4XX; a ModelError counts as the container answered."""
-        status = self.fields.get("OriginalStatusCode", self.status)
-        return 400 <= status < 500
-
     def to_wire(self) -> tuple[int, list[tuple[str, str]], bytes]:
         """Status, headers and body of the HTTP error response."""
         doc: dict[str, Any] = {"message": self.message} if self.message is not None else {}

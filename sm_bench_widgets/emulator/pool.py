@@ -28,7 +28,6 @@ class Instance:
     busy: bool = True
     runtime: Runtime | None = None
     last_used: float = field(default_factory=Clock.now)
-    served: int = 0
 
 
 @dataclass
@@ -124,7 +123,6 @@ class EndpointPool:
             return
         with self._lock:
             inst.busy = False
-            inst.served += 1
             inst.last_used = Clock.now()
             closed = self._closed
         if closed:
@@ -144,15 +142,6 @@ class EndpointPool:
         return len(stale)
 
     # -- state -----------------------------------------------------------------------
-    def snapshot(self) -> dict[str, int]:
-        """Counts of instances: total, busy, provisioned."""
-        with self._lock:
-            return {
-                "instances": len(self._instances),
-                "busy": sum(i.busy for i in self._instances),
-                "provisioned": sum(i.provisioned for i in self._instances),
-            }
-
     def _pick_idle(self) -> Instance | None:
         idle = [i for i in self._instances if not i.busy and i.runtime is not None]
         if not idle:
