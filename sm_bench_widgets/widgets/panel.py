@@ -181,8 +181,11 @@ class BenchmarkPanel(w.VBox):
         return config
 
     def _validate(self) -> None:
-        if self.running:
-            return
+        if not self.running:
+            self._show_form_state()
+
+    def _show_form_state(self) -> None:
+        """Flag the fields, enable Run only for a valid form and target, show the estimate."""
         config, errors = self._check(runnable=True)
         self.errors = list(errors.values())
         self.form.flag(errors)
@@ -438,5 +441,5 @@ class BenchmarkPanel(w.VBox):
         self.assumed_latency.disabled = running
         self.stop_button.disabled = not running
         self.run_button.disabled = running
-        if not running:
-            self._validate()
+        if not running:  # still "running" until the end is shown: check the form directly
+            self._show_form_state()

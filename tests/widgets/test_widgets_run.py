@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
 import time
 
 import pandas as pd
 
 from sm_bench_widgets.aws.endpoints import find_leftovers
 from sm_bench_widgets.result import BenchmarkResult
+from tests.widgets.conftest import CSV_EXAMPLES
 
 
 def _wait_for(predicate, timeout: float = 60.0) -> None:
@@ -133,3 +135,21 @@ def test_display_errors_are_reported_and_a_second_run_starts_clean(make_panel):
     assert again.run_id == second.run_id and panel.result is again
     counts = panel.dashboard.charts["timeline"].datasets()["timeline_counts"]
     assert sum(r["count"] for r in counts) == len(again.invocations)  # only the second run
+
+
+def test_run_stays_disabled_after_a_run_when_the_form_became_invalid(make_panel, tmp_path):
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("\n".join(json.dumps(e) for e in CSV_EXAMPLES))
+    panel = make_panel(
+        invoke_args_examples=None,
+        invoke_args_examples_file=str(examples),
+        memory_sizes=[1024],
+        include_concurrency_benchmark=False,
+        stability_benchmark_invocations=30,
+    )
+    assert not panel.run_button.disabled
+    panel.start()
+    examples.unlink()  # the run has read it; the next one could not
+    assert panel.wait(timeout=60).status == "completed"
+    assert panel.run_button.disabled
+    assert "examples.jsonl" in panel.payloads.flag_html.value
