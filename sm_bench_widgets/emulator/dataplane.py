@@ -19,7 +19,7 @@ from sm_bench_widgets.emulator.moto_state import (
     sagemaker_backend,
     variant_state,
 )
-from sm_bench_widgets.emulator.pool import EndpointPool, Lease, Throttled
+from sm_bench_widgets.emulator.pool import EndpointPool, Lease, PoolClosed, Throttled
 from sm_bench_widgets.emulator.profiles import lognormal_factor
 from sm_bench_widgets.emulator.registry import CannotHost, ModelRegistry
 from sm_bench_widgets.emulator.runtimes import (
@@ -172,6 +172,8 @@ class DataPlane:
         except Throttled as exc:
             self._record(region, endpoint_name, settings.variant_name, error_4xx=True)
             raise errors.throttled(settings.max_concurrency) from exc
+        except PoolClosed as exc:
+            raise errors.endpoint_not_found(endpoint_name, self.account) from exc
         except StartFailed as exc:
             self._record(
                 region, endpoint_name, settings.variant_name, error_5xx=True, reached_model=True

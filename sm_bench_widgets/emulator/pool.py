@@ -20,6 +20,10 @@ class Throttled(Exception):
     """Every instance up to MaxConcurrency is busy."""
 
 
+class PoolClosed(Exception):
+    """The endpoint was deleted (or replaced) while the request was on its way."""
+
+
 @dataclass(eq=False)
 class Instance:
     """One instance of the pool; ``runtime`` is None while it is starting."""
@@ -90,11 +94,11 @@ class EndpointPool:
 
     # -- serving ---------------------------------------------------------------------
     def acquire(self) -> Lease:
-        """An idle instance, or a newly started one (cold start), or ``Throttled``."""
+        """An idle instance, or a newly started one (cold start); ``Throttled``, ``PoolClosed``."""
         self.reap()
         with self._lock:
             if self._closed:
-                raise Throttled("endpoint is being deleted")
+                raise PoolClosed()
             idle = self._pick_idle()
             if idle is not None:
                 idle.busy = True

@@ -7,6 +7,9 @@ import time
 import pytest
 
 from sm_bench_widgets.emulator import LocalServerless, ModelProfile
+from sm_bench_widgets.emulator.clock import Clock, SeededRandom
+from sm_bench_widgets.emulator.pool import EndpointPool, PoolClosed, Throttled, VariantSettings
+from sm_bench_widgets.emulator.runtimes import ProfileSpec
 from tests.conftest import TEST_TIME_SCALE
 from tests.emulator.awsutil import burst, clients, deploy, invoke, setup_us
 
@@ -82,3 +85,18 @@ def test_idle_instances_scale_down_and_the_next_request_is_cold():
         time.sleep(40 * TEST_TIME_SCALE * 2.5)  # well past the idle timeout
         assert setup_us(invoke(aws, name)) is not None
         assert setup_us(invoke(aws, kept)) is None
+
+
+def test_closed_pool_refuses_requests_as_deleted_not_throttled():
+    pool = EndpointPool(
+        ProfileSpec("closed", SLOW),
+        VariantSettings("AllTraffic", 2048, max_concurrency=1),
+        Clock(TEST_TIME_SCALE),
+        SeededRandom(0),
+        idle_timeout_s=60,
+    )
+    pool.close()
+    # a request that raced the endpoint's deletion is answered "not found", like AWS
+    with pytest.raises(PoolClosed):
+        pool.acquire()
+    assert not issubclass(PoolClosed, Throttled)
