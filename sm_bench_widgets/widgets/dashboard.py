@@ -96,6 +96,10 @@ class Dashboard:
             self.row_count += len(rows)
             self._frame = None
 
+    def replace_rows(self, frame: pd.DataFrame) -> None:
+        """Hold exactly the rows of ``frame`` (e.g. a finished result's invocations)."""
+        self._chunks, self._frame, self.row_count = [frame], frame, len(frame)
+
     def invocations(self) -> pd.DataFrame | None:
         """Every row taken so far as one frame (None before the first)."""
         if self._frame is None and self._chunks:

@@ -397,11 +397,13 @@ class BenchmarkPanel(w.VBox):
             raise RuntimeError("a run is going on: wait for it or stop it first")
         self._reset_views()
         self._final = result
-        self.dashboard.add_rows(result.invocations.to_dict("records"))
-        self.dashboard.refresh_invocations()
         self._show_result(result)
 
     def _show_result(self, result: Any) -> None:
+        if self.dashboard.row_count != len(result.invocations):
+            # a loaded result, or rows published before the panel subscribed to the run
+            self.dashboard.replace_rows(result.invocations)
+            self.dashboard.refresh_invocations()
         self.dashboard.refresh_result(result)
         self.dashboard.resync()
         self.card.show(result.recommendation, result, result.config.model_name)
