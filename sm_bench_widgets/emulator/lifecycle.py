@@ -30,6 +30,9 @@ class EndpointLifecycle:
         self._stopping = threading.Event()
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
+        # held from "is the endpoint still there?" to installing its pool, and while a
+        # deleted endpoint's pool is dropped: a delete in between would leak the pool
+        self._install_lock = threading.Lock()
 
     def endpoint_created(self, region: str, name: str) -> None:
         """moto just created endpoint ``name``: mark it Creating and bring it up."""
@@ -51,7 +54,8 @@ class EndpointLifecycle:
 
     def endpoint_deleted(self, region: str, name: str) -> None:
         """moto just deleted endpoint ``name``: stop its instances."""
-        self.dataplane.drop_pool(region, name)
+        with self._install_lock:
+            self.dataplane.drop_pool(region, name)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Abandon endpoints still being created."""
@@ -87,19 +91,18 @@ class EndpointLifecycle:
         if remaining > 0:
             self._stopping.wait(remaining)
         try:
-            current = backend.endpoints.get(name)
-            if current is not endpoint or self._stopping.is_set():
-                if pool is not None:
-                    pool.close()
+            with self._install_lock:
+                gone = backend.endpoints.get(name) is not endpoint or self._stopping.is_set()
+                if not gone and reason is None:
+                    self.dataplane.install_pool(region, name, state.config_name, pool)
+                    endpoint.endpoint_status = "InService"
+            if (gone or reason is not None) and pool is not None:
+                pool.close()
+            if gone:
                 return
             if reason is not None:
-                if pool is not None:
-                    pool.close()
                 endpoint.failure_reason = reason
                 endpoint.endpoint_status = "Failed"
-            else:
-                self.dataplane.install_pool(region, name, state.config_name, pool)
-                endpoint.endpoint_status = "InService"
             endpoint.last_modified_time = utcnow()
         finally:
             with self._lock:
