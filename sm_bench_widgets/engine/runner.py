@@ -140,7 +140,11 @@ class Runner:
         self._cw_futures: list[Future] = []
         self._cw_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sm-bench-cw")
         self._cw_failed = False
+        self._cw_lock = threading.Lock()
+        self._cw_closed = False
         self._thread: threading.Thread | None = None
+        self._publish_lock = threading.RLock()
+        self._ended = False  # RunEnded was published: nothing follows it
         self._prices: pricing.Prices | None = None
         self.store: RunStore | None = None
         self.started_at: float | None = None
@@ -188,10 +192,15 @@ class Runner:
 
     # -- plumbing -----------------------------------------------------------------------
     def _publish(self, event: Any) -> None:
-        self.bus.publish(event)
+        """Publish ``event``, unless the run already ended (late CloudWatch fetches)."""
+        with self._publish_lock:
+            if not self._ended:
+                self.bus.publish(event)
 
     def _report(self, message: str, trial_id: str | None = None, fatal: bool = False) -> None:
         log.warning("%s", message)
+        if self._ended:
+            return
         self._errors.append(message)
         if self.store is not None:
             try:
@@ -265,23 +274,34 @@ class Runner:
             self._finish(status)
 
     def _finish(self, status: str) -> None:
-        """Delete what is live, collect metrics, close the store; always ends the run."""
+        """Delete what is live, collect metrics, close the store; always ends the run.
+
+        Each step runs even when an earlier one failed, so a failed deletion never costs
+        the rows still queued for the store, nor a full disk the endpoint deletion.
+        """
+        reason = stopping.STOPPED if status != "failed" else stopping.FAILED
+        steps: list[tuple[str, Callable[[], Any] | None]] = [
+            ("delete endpoints", self.deployments and self.deployments.delete_all),
+            ("end unfinished trials", lambda: self._end_unfinished(reason)),
+            ("collect CloudWatch metrics", self._collect_cloudwatch),
+            ("write the last invocations", self.batcher and self.batcher.close),
+            ("close the run store", self.store and (lambda: self.store.close(status))),
+        ]
         try:
-            if self.deployments is not None:
-                self.deployments.delete_all()
-            self._end_unfinished(stopping.STOPPED if status != "failed" else stopping.FAILED)
-            self._collect_cloudwatch()
-            if self.batcher is not None:
-                self.batcher.close()
-            if self.store is not None:
-                self.store.close(status)
-        except Exception as exc:
-            log.exception("finishing run %s", self.run_id)
-            self._report(f"could not finish the run cleanly: {exc}")
+            for what, step in steps:
+                if step is None:
+                    continue
+                try:
+                    step()
+                except Exception as exc:
+                    log.exception("finishing run %s: %s", self.run_id, what)
+                    self._report(f"could not {what}: {exc}")
         finally:
             self.status = status
             self.ended_at = time.time()
-            self._publish(RunEnded(status=status, run_dir=str(self.run_dir)))
+            with self._publish_lock:
+                self._publish(RunEnded(status=status, run_dir=str(self.run_dir)))
+                self._ended = True
             self.done.set()
 
     def _end_unfinished(self, reason: str) -> None:
@@ -312,6 +332,8 @@ class Runner:
                 except Exception:
                     log.debug("CloudWatch fetch did not finish", exc_info=True)
         self._cw_pool.shutdown(wait=False, cancel_futures=True)
+        with self._cw_lock:
+            self._cw_closed = True
 
     def _run_phases(self) -> None:
         trials = plan_stability(self.config)
@@ -643,6 +665,10 @@ class Runner:
                 self._cw_failed = True
                 self._report(f"CloudWatch metrics of {name} could not be fetched: {exc}")
             return
-        if frame is not None and len(frame):
+        if frame is None or not len(frame):
+            return
+        with self._cw_lock:
+            if self._cw_closed:  # came after the run stopped waiting for it
+                return
             self._cloudwatch.append(frame)
             self.store.append_cloudwatch(frame)
