@@ -628,9 +628,11 @@ class Runner:
 
     def _release(self, name: str, trials: list[Trial]) -> None:
         """Delete the endpoint of finished trials and fetch its metrics in the background."""
-        df = self._rows_of({t.trial_id for t in trials})
         self.deployments.delete(name)
-        if not self.config.fetch_cloudwatch or df.empty:
+        if not self.config.fetch_cloudwatch:
+            return
+        df = self._rows_of({t.trial_id for t in trials})
+        if df.empty:
             return
         t = trials[0]
         labels = {
