@@ -430,14 +430,22 @@ class Runner:
         self, threads: list[threading.Thread], states: dict[str, stopping.TrialState]
     ) -> None:
         racing = self.config.adaptive and len(states) > 1
+        ranked_at = -1  # invocations counted when the trials were last ranked
         while any(t.is_alive() for t in threads):
             for t in threads:
                 t.join(timeout=self.options.race_interval / max(1, len(threads)))
             if not racing:
                 continue
-            running = [s for s in states.values() if s.stop_reason is None]
-            if not running:
+            # only trials past min_invocations can be dropped; rank only on new rows
+            eligible = [
+                s
+                for s in states.values()
+                if s.stop_reason is None and s.count >= self.config.min_invocations
+            ]
+            seen = sum(s.count for s in states.values())
+            if not eligible or seen == ranked_at:
                 continue
+            ranked_at = seen
             try:
                 self.batcher.flush()
                 losers = stopping.dominated_trials(
