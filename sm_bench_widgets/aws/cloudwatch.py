@@ -2,7 +2,8 @@
 
 One ``GetMetricData`` call asks for every metric and statistic at once (percentiles for
 the latency metrics included). CloudWatch publishes with a delay, so the fetch can poll
-for a while; missing data gives an empty frame, never an exception.
+for a while; missing data gives an empty frame. Only a caller allowed neither metrics API
+gets an exception (``CloudWatchAccessDenied``), at once rather than after the wait.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ LABELS = ("memory_size", "max_concurrency", "provisioned_concurrency")
 DEFAULT_WAIT = 180.0  # seconds; SageMaker metrics usually show up within 1-3 minutes
 DEFAULT_POLL = 15.0
 FIRST_POLL = 1.0
+
+
+class CloudWatchAccessDenied(PermissionError):
+    """The caller may use neither GetMetricData nor GetMetricStatistics."""
+
+    def __init__(self, endpoint_name: str, err: ClientError):
+        message = err.response.get("Error", {}).get("Message", "") or str(err)
+        super().__init__(
+            f"CloudWatch denied reading the metrics of {endpoint_name} "
+            f"(cloudwatch:GetMetricData or cloudwatch:GetMetricStatistics needed): {message}"
+        )
 
 
 @dataclass(frozen=True)
@@ -180,7 +192,14 @@ def _fetch_rows(
         return []
     try:  # allowed GetMetricStatistics only, as the seed toolkit's IAM policy had it
         return _get_metric_statistics(cw, dims, begin, finish, period, want)
-    except (ClientError, BotoCoreError) as err:
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        if code in ("AccessDenied", "AccessDeniedException"):
+            # neither API is allowed: polling again cannot help, and the user must know
+            raise CloudWatchAccessDenied(endpoint_name, err) from err
+        logger.warning("CloudWatch metrics for %s unavailable: %s", endpoint_name, err)
+        return []
+    except BotoCoreError as err:
         logger.warning("CloudWatch metrics for %s unavailable: %s", endpoint_name, err)
         return []
 

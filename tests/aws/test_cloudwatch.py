@@ -147,11 +147,20 @@ def test_access_denied_falls_back_to_get_metric_statistics(target):
     assert _value(frame, "Invocations", "Sum").value == 2.0
 
 
-def test_errors_give_empty_frame(target):
+def test_denied_both_apis_raises_at_once(target):
     for op in ("GetMetricData", "GetMetricStatistics"):
         inject(target, op, lambda p: ("AccessDenied", "no"), service="cloudwatch")
     _publish(target, "ep-x", [1000.0])
-    frame = fetch_endpoint_metrics(target, "ep-x", time.time() - 5, time.time(), wait=0)
+    began = time.monotonic()
+    with pytest.raises(cloudwatch.CloudWatchAccessDenied, match="ep-x.*GetMetricStatistics"):
+        fetch_endpoint_metrics(target, "ep-x", time.time() - 5, time.time(), wait=30)
+    assert time.monotonic() - began < 10  # no polling for data that cannot come
+
+
+def test_other_errors_give_empty_frame(target):
+    inject(target, "GetMetricData", lambda p: ("ValidationError", "bad"), service="cloudwatch")
+    _publish(target, "ep-y", [1000.0])
+    frame = fetch_endpoint_metrics(target, "ep-y", time.time() - 5, time.time(), wait=0)
     assert frame.empty and list(frame.columns) == CLOUDWATCH_COLUMNS
 
 
