@@ -36,7 +36,7 @@ from sm_bench_widgets.widgets.models import ModelPicker
 from sm_bench_widgets.widgets.payload_source import PayloadSource
 from sm_bench_widgets.widgets.progress import ProgressView
 from sm_bench_widgets.widgets.target import TargetChooser
-from sm_bench_widgets.widgets.validation import PAYLOAD_FIELD, check_values
+from sm_bench_widgets.widgets.validation import PAYLOAD_FIELD, check_values, runnable_errors
 from sm_bench_widgets.widgets.whatif import WhatIf
 
 log = logging.getLogger(__name__)
@@ -165,17 +165,21 @@ class BenchmarkPanel(w.VBox):
             values.update(self.payloads.config_values())
         return values, errors
 
-    def _check(self, runnable: bool) -> tuple[BenchmarkConfig | None, dict[str, ConfigError]]:
+    def _check(self) -> tuple[BenchmarkConfig | None, BenchmarkConfig | None, dict[str, Any]]:
+        """(config to estimate, config to run, errors): the form read and checked once."""
         values, errors = self._values()
-        config, found = check_values(values, runnable=runnable)
+        config, found = check_values(values, runnable=False)
         for name, exc in found.items():
             errors.setdefault(name, exc)
-        return (None if errors else config), errors
+        if errors:
+            return None, None, errors
+        runnable, errors = runnable_errors(config)
+        return config, runnable, errors
 
     @property
     def config(self) -> BenchmarkConfig:
         """The validated config the form stands for; ``ConfigError`` for the first problem."""
-        config, errors = self._check(runnable=True)
+        _, config, errors = self._check()
         if config is None:
             raise next(iter(errors.values()))
         return config
@@ -186,7 +190,7 @@ class BenchmarkPanel(w.VBox):
 
     def _show_form_state(self) -> None:
         """Flag the fields, enable Run only for a valid form and target, show the estimate."""
-        config, errors = self._check(runnable=True)
+        buildable, _, errors = self._check()
         self.errors = list(errors.values())
         self.form.flag(errors)
         self.model_picker.flag(str(errors["model_name"]) if "model_name" in errors else None)
@@ -197,10 +201,9 @@ class BenchmarkPanel(w.VBox):
         self.run_button.tooltip = (
             "Fix the flagged fields first" if errors else target_problem or "Start the benchmark"
         )
-        self._show_estimate()
+        self._show_estimate(buildable)
 
-    def _show_estimate(self) -> None:
-        config, errors = self._check(runnable=False)
+    def _show_estimate(self, config: BenchmarkConfig | None) -> None:
         if config is None:
             self.estimate_html.value = (
                 "<span style='color:#555'>The estimate appears once the flagged fields are "

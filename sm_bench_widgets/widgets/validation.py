@@ -65,14 +65,15 @@ def check_values(
     if errors:
         return None, errors
     if runnable and config is not None:
-        return _runnable_errors(config)
+        return runnable_errors(config)
     return config, {}
 
 
 Checked = tuple[BenchmarkConfig | None, dict[str, ConfigError]]
 
 
-def _runnable_errors(config: BenchmarkConfig) -> Checked:
+def runnable_errors(config: BenchmarkConfig) -> Checked:
+    """``config`` when Run may use it, else what it lacks (model name, payloads) by field."""
     errors: dict[str, ConfigError] = {}
     probe = config
     for _ in range(2):
