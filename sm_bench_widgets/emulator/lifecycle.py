@@ -92,7 +92,9 @@ class EndpointLifecycle:
             self._stopping.wait(remaining)
         try:
             with self._install_lock:
-                gone = backend.endpoints.get(name) is not endpoint or self._stopping.is_set()
+                # looked up afresh: after reset() moto holds a new backend without it
+                current = sagemaker_backend(self.dataplane.account, region).endpoints.get(name)
+                gone = current is not endpoint or self._stopping.is_set()
                 if not gone and reason is None:
                     self.dataplane.install_pool(region, name, state.config_name, pool)
                     endpoint.endpoint_status = "InService"

@@ -186,3 +186,14 @@ def test_endpoint_deleted_while_creating_stays_deleted(aws):
     aws.sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     wait(aws, name)
     assert invoke(aws, name)["Body"]
+
+
+def test_reset_while_creating_leaves_no_instances(fresh_emulator):
+    aws = clients(fresh_emulator)
+    name = unique("reset-creating")
+    create(aws, name, "demo-tabular", provisioned=1)
+    fresh_emulator.reset()
+    time.sleep(0.2)  # past the (time-scaled) creation delay
+    assert aws.sm.list_endpoints()["Endpoints"] == []
+    # the endpoint being brought up when moto forgot it must not keep its warm instance
+    assert fresh_emulator.dataplane._pools == {}
