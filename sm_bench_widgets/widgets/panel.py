@@ -29,6 +29,7 @@ from sm_bench_widgets.widgets.card import RecommendationCard
 from sm_bench_widgets.widgets.dashboard import Dashboard
 from sm_bench_widgets.widgets.estimate import estimate, estimate_html, rates_from_prices
 from sm_bench_widgets.widgets.exports import ExportButtons
+from sm_bench_widgets.widgets.fields import flag_markup
 from sm_bench_widgets.widgets.form import ConfigForm
 from sm_bench_widgets.widgets.launch import LaunchChoice
 from sm_bench_widgets.widgets.live import DEFAULT_INTERVAL_S, EventBuffer, Refresher
@@ -108,6 +109,7 @@ class BenchmarkPanel(w.VBox):
             layout=w.Layout(width="300px"),
         )
         self.estimate_html = w.HTML()
+        self.estimate: Any = None  # the last ``Estimate`` shown, None while the form is invalid
         self.launch = LaunchChoice()
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(
@@ -204,6 +206,7 @@ class BenchmarkPanel(w.VBox):
         self._show_estimate(buildable)
 
     def _show_estimate(self, config: BenchmarkConfig | None) -> None:
+        self.estimate = None
         if config is None:
             self.estimate_html.value = (
                 "<span style='color:#555'>The estimate appears once the flagged fields are "
@@ -221,7 +224,7 @@ class BenchmarkPanel(w.VBox):
                 region if region in PRICE_TABLE else "us-east-1", config.pricing_overrides
             )
         except ConfigError as exc:
-            self.estimate_html.value = f"<span style='color:#b00020'>{exc}</span>"
+            self.estimate_html.value = flag_markup(str(exc))
             return
         est = estimate(
             config,

@@ -83,6 +83,7 @@ def test_estimate_follows_the_form(make_panel):
     assert f"{panel.estimate.max_invocations:,}" in panel.estimate_html.value
     panel.form.fields["confidence"].widget.value = 2.0
     assert "once the flagged fields are fixed" in panel.estimate_html.value
+    assert panel.estimate is None  # no stale figures behind the notice
 
 
 def test_unknown_default_is_refused_with_the_known_names(emulator_target):
