@@ -304,9 +304,9 @@ class Runner:
                 self._ended = True
             self.done.set()
 
-    def _end_unfinished(self, reason: str) -> None:
-        """Give every planned trial that never ended (stop, failure) its reason."""
-        for trial_id in list(self._trial_phase):
+    def _end_unfinished(self, reason: str, trial_ids: list[str] | None = None) -> None:
+        """Give every planned trial (of ``trial_ids``) that never ended its reason."""
+        for trial_id in list(self._trial_phase) if trial_ids is None else trial_ids:
             if trial_id not in self._stop_reasons:
                 self._stop_reasons[trial_id] = reason
                 if self.store is not None:
@@ -408,7 +408,7 @@ class Runner:
             name = deployed[t.endpoint_key].name
             th = threading.Thread(
                 target=self._guarded,
-                args=(t.trial_id, self._stability_trial, t, name, state),
+                args=([t], self._stability_trial, t, name, state),
                 name=f"sm-bench-{t.trial_id}",
                 daemon=True,
             )
@@ -474,7 +474,7 @@ class Runner:
                 continue
             if self.stop_event.is_set():
                 break
-            self._guarded(group[0].trial_id, self._concurrency_endpoint, group, d.name)
+            self._guarded(group, self._concurrency_endpoint, group, d.name)
 
     def _concurrency_endpoint(self, group: list[Trial], name: str) -> None:
         try:
@@ -500,13 +500,16 @@ class Runner:
             self._release(name, group)
 
     # -- trial helpers ------------------------------------------------------------------
-    def _guarded(self, trial_id: str, fn: Callable[..., None], *args: Any) -> None:
-        """Run one trial's (or endpoint's) work; a failure is reported and the run goes on."""
+    def _guarded(self, trials: list[Trial], fn: Callable[..., None], *args: Any) -> None:
+        """Run one trial's (or endpoint's) work; a failure is reported, its unfinished
+        trials end as failed (not as stopped), and the run goes on."""
         try:
             fn(*args)
         except Exception as exc:
+            trial_id = trials[0].trial_id
             log.exception("trial %s failed", trial_id)
             self._report(f"trial {trial_id} failed: {type(exc).__name__}: {exc}", trial_id=trial_id)
+            self._end_unfinished(stopping.FAILED, [t.trial_id for t in trials])
 
     def _deploy(self, trials: list[Trial]) -> dict[str, Any]:
         shapes = {
