@@ -12,10 +12,11 @@ FORMATS = ("CSV", "Parquet", "Excel", "HTML report")
 
 
 def result_folder(result: Any) -> Path:
-    """Where exports of ``result`` go: its run directory, else the configured result folder."""
+    """Where exports of ``result`` go: its run directory, else a folder named after its run
+    in the configured result folder (so exports of two runs never overwrite each other)."""
     if getattr(result, "run_dir", None) is not None:
         return Path(result.run_dir)
-    return Path(result.config.result_save_path)
+    return Path(result.config.result_save_path) / (getattr(result, "run_id", "") or "benchmark")
 
 
 def export(result: Any, kind: str) -> list[Path]:

@@ -177,3 +177,15 @@ def test_progress_bars_status_and_run_errors():
     drawn = bar.container.children[1]
     assert drawn.value == drawn.max == 30  # a run that stopped early draws a full bar
     assert "stopped" in view.status.value and "/runs/r1" in view.status.value
+
+
+def test_exports_of_results_without_a_run_dir_do_not_overwrite_each_other(tmp_path):
+    from sm_bench_widgets.widgets.exports import export
+
+    first = _split_result(tmp_path)
+    first.run_dir = None
+    second = BenchmarkResult(first.config, first.invocations.head(100), run_id="other")
+    written = [export(r, "CSV") for r in (first, second)]
+    folders = {paths[0].parent for paths in written}
+    assert len(folders) == 2 and all(f.is_relative_to(tmp_path) for f in folders)
+    assert len(pd.read_csv(written[0][0].parent / "invocations.csv")) == 160
