@@ -39,7 +39,6 @@ import psutil
 from sm_bench_widgets.emulator.handler_worker import read_frame, write_frame
 
 WORKER_SCRIPT = Path(__file__).with_name("handler_worker.py")
-DEMO_MLP_DIR = Path(__file__).parent / "models" / "demo_mlp"
 
 _MIB = 1024 * 1024
 _BUSY_POLL_S = 0.01

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -31,7 +32,7 @@ from sm_bench_widgets.emulator.wsgi import EmulatorApp
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 DEFAULT_CREATION_DELAY_S = 3.0
-DEMO_MLP_DIR = os.path.join(os.path.dirname(__file__), "models", "demo_mlp")
+DEMO_MLP_DIR = Path(__file__).parent / "models" / "demo_mlp"
 
 _accounts_lock = threading.Lock()
 _accounts_in_use: set[str] = set()
@@ -125,8 +126,7 @@ class LocalServerless:
     def _register_demo_models(self) -> None:
         for name, profile in DEMO_PROFILES.items():
             self.registry.add_profile_model(name, profile)
-        if os.path.isfile(os.path.join(DEMO_MLP_DIR, "inference.py")):
-            self.registry.add_handler_model("demo-mlp", DEMO_MLP_DIR)
+        self.registry.add_handler_model("demo-mlp", DEMO_MLP_DIR)
 
     # -- running ---------------------------------------------------------------------
     @property

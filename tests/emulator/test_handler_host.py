@@ -15,13 +15,13 @@ import psutil
 import pytest
 
 from sm_bench_widgets.emulator.handler_host import (
-    DEMO_MLP_DIR,
     HandlerInvokeError,
     HandlerOutOfMemory,
     HandlerStartError,
     HandlerTimeout,
     HandlerWorker,
 )
+from sm_bench_widgets.emulator.server import DEMO_MLP_DIR
 
 CSV = "text/csv"
 JSON = "application/json"
