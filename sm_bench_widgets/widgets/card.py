@@ -15,20 +15,21 @@ import ipywidgets as w
 import pandas as pd
 
 
-def _ms(value: Any) -> str:
+def _number(value: Any, template: str) -> str:
+    """``template`` filled with ``value`` as a float, or ``n/a`` for a missing figure."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return "n/a"
-    return f"{number:,.1f} ms" if math.isfinite(number) else "n/a"
+    return template.format(number) if math.isfinite(number) else "n/a"
+
+
+def _ms(value: Any) -> str:
+    return _number(value, "{:,.1f} ms")
 
 
 def _usd(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    return f"${number:,.4f}" if math.isfinite(number) else "n/a"
+    return _number(value, "${:,.4f}")
 
 
 def config_label(rec: Any) -> str:
