@@ -91,13 +91,9 @@ class EmulatorApp:
                 environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"),
             )
         except errors.InvokeError as exc:
-            status, headers, payload = exc.to_wire()
-            start_response(f"{status} {_reason(status)}", [*headers, (EMULATED_HEADER, "1")])
-            return [payload]
+            return _invoke_error(start_response, exc)
         except Exception as exc:  # noqa: BLE001 - a fault here is answered as AWS would
-            status, headers, payload = errors.internal_failure(repr(exc)).to_wire()
-            start_response(f"{status} {_reason(status)}", headers)
-            return [payload]
+            return _invoke_error(start_response, errors.internal_failure(repr(exc)))
         headers = [
             ("Content-Type", result.content_type),
             ("Content-Length", str(len(result.body))),
@@ -156,6 +152,13 @@ def _json_error(start_response: StartResponse, code: str, message: str) -> Itera
         [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _invoke_error(start_response: StartResponse, exc: errors.InvokeError) -> Iterable[bytes]:
+    """An InvokeEndpoint failure on the wire, marked emulated like every answer."""
+    status, headers, payload = exc.to_wire()
+    start_response(f"{status} {_reason(status)}", [*headers, (EMULATED_HEADER, "1")])
+    return [payload]
 
 
 def _reason(status: int) -> str:
