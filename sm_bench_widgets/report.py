@@ -187,7 +187,8 @@ def render_report(result: Any, charts: str = "vega") -> str:
     label = " (emulated)" if result.emulated else ""
     when = " to ".join(f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in (start, end) if t is not None)
     meta_line = (
-        f"Run {result.run_id or '(no id)'} · status <b>{html.escape(result.status)}</b>"
+        f"Run {html.escape(result.run_id or '(no id)')}"
+        f" · status <b>{html.escape(result.status)}</b>"
         f" · {len(result.invocations)} invocations" + (f" · {when}" if when else "")
     )
     banner = ""
