@@ -385,14 +385,7 @@ class Runner:
 
     # -- stability ----------------------------------------------------------------------
     def _stability_phase(self, trials: list[Trial]) -> None:
-        self._publish(
-            PhaseStarted(
-                phase="stability",
-                trials=len(trials),
-                max_invocations=sum(t.max_invocations for t in trials),
-            )
-        )
-        deployed = self._deploy(trials)
+        deployed = self._start_phase("stability", trials)
         ready = [t for t in trials if deployed[t.endpoint_key].ok]
         if not ready or self.stop_event.is_set():
             return
@@ -460,14 +453,7 @@ class Runner:
 
     # -- concurrency --------------------------------------------------------------------
     def _concurrency_phase(self, trials: list[Trial]) -> None:
-        self._publish(
-            PhaseStarted(
-                phase="concurrency",
-                trials=len(trials),
-                max_invocations=sum(t.max_invocations for t in trials),
-            )
-        )
-        deployed = self._deploy(trials)
+        deployed = self._start_phase("concurrency", trials)
         for key, group in group_by_endpoint(trials).items():
             d = deployed[key]
             if not d.ok:
@@ -510,6 +496,17 @@ class Runner:
             log.exception("trial %s failed", trial_id)
             self._report(f"trial {trial_id} failed: {type(exc).__name__}: {exc}", trial_id=trial_id)
             self._end_unfinished(stopping.FAILED, [t.trial_id for t in trials])
+
+    def _start_phase(self, phase: str, trials: list[Trial]) -> dict[str, Any]:
+        """Announce ``phase`` and deploy the endpoints of its ``trials``."""
+        self._publish(
+            PhaseStarted(
+                phase=phase,
+                trials=len(trials),
+                max_invocations=sum(t.max_invocations for t in trials),
+            )
+        )
+        return self._deploy(trials)
 
     def _deploy(self, trials: list[Trial]) -> dict[str, Any]:
         shapes = {
