@@ -115,10 +115,9 @@ class DataPlane:
             entry = self._pools.get(key)
             if entry is not None and entry[0] == state.config_name:
                 return entry[1]
-            old = self._pools.get(key)
             self._pools[key] = (state.config_name, pool)
-        if old is not None:
-            old[1].close()
+        if entry is not None:
+            entry[1].close()
         return pool
 
     # -- invoke ----------------------------------------------------------------------
