@@ -237,6 +237,7 @@ class PayloadSampler:
             weights = [1.0] * len(self.examples)
         _check_weights(weights, len(self.examples))
         self.weights = [float(w) for w in weights]
+        self.sizes = [body_size(e) for e in self.examples]  # bytes_in, once, not per call
         self._cumulative = list(itertools.accumulate(self.weights))
         self._rng = random.Random(seed)
         self._lock = threading.Lock()

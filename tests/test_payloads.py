@@ -143,6 +143,11 @@ def test_sampler_follows_weights_and_seed():
     assert [again.draw()[0] for _ in range(50)] == [i for i, _ in draws[:50]]
 
 
+def test_sampler_knows_each_body_size_on_the_wire():
+    sampler = PayloadSampler([{"Body": "é,1"}, {"Body": b"\x00\x01"}], seed=1)
+    assert sampler.sizes == [4, 2]
+
+
 def test_sampler_returns_copies():
     sampler = PayloadSampler([{"Body": "a"}], seed=1)
     _, kwargs = sampler.draw()

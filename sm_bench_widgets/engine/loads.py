@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sm_bench_widgets.payloads import PayloadSampler, body_size
+from sm_bench_widgets.payloads import PayloadSampler
 
 Row = dict[str, Any]
 RowSink = Callable[[Row], None]
@@ -102,7 +102,7 @@ class Invoker:
             "outcome": outcome,
             "error_code": code,
             "cold": cold,
-            "bytes_in": body_size(kwargs),
+            "bytes_in": self.sampler.sizes[index],
             "bytes_out": bytes_out,
             "payload_index": index,
         }
