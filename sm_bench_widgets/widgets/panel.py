@@ -390,11 +390,13 @@ class BenchmarkPanel(w.VBox):
                 self._unsubscribe()
             try:
                 self._show_result(result)
-            finally:
-                self._set_running(False)
-                self._finalized.set()
-            if self._refresher is not None:
-                self._refresher.stop(timeout=0)
+            finally:  # whatever failed to show, the run is over: never stuck "running"
+                try:
+                    self._set_running(False)
+                finally:
+                    self._finalized.set()
+                    if self._refresher is not None:
+                        self._refresher.stop(timeout=0)
 
     def show(self, result: Any) -> None:
         """Show a finished ``BenchmarkResult`` (e.g. one loaded from disk): charts, card,
@@ -406,6 +408,7 @@ class BenchmarkPanel(w.VBox):
         self._show_result(result)
 
     def _show_result(self, result: Any) -> None:
+        self.exports.bind(result)  # first: the result can be exported whatever fails below
         if self.dashboard.row_count != len(result.invocations):
             # a loaded result, or rows published before the panel subscribed to the run
             self.dashboard.replace_rows(result.invocations)
@@ -414,7 +417,6 @@ class BenchmarkPanel(w.VBox):
         self.dashboard.resync()
         self.card.show(result.recommendation, result, result.config.model_name)
         self.whatif.bind(result)
-        self.exports.bind(result)
         emulated = " (emulated)" if result.emulated else ""
         self.progress.set_status(
             f"Run {result.run_id} {result.status}{emulated}: {len(result.invocations):,} "

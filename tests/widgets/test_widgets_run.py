@@ -153,3 +153,20 @@ def test_run_stays_disabled_after_a_run_when_the_form_became_invalid(make_panel,
     assert panel.wait(timeout=60).status == "completed"
     assert panel.run_button.disabled
     assert "examples.jsonl" in panel.payloads.flag_html.value
+
+
+def test_a_failing_result_display_is_reported_and_leaves_the_panel_usable(make_panel):
+    panel = make_panel(
+        memory_sizes=[1024], include_concurrency_benchmark=False, stability_benchmark_invocations=30
+    )
+
+    def broken_card(*_args, **_kwargs):
+        raise RuntimeError("card broke")
+
+    panel.card.show = broken_card
+    panel.start()
+    result = panel.wait(timeout=60)
+    assert result.status == "completed"
+    assert not panel.running and not panel.run_button.disabled and panel.stop_button.disabled
+    assert "card broke" in panel.progress.errors_html.value
+    assert panel.exports.widget.layout.display == ""  # the result can still be exported
