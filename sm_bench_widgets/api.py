@@ -142,11 +142,11 @@ def run_benchmark(
     directory) and raises ``KeyboardInterrupt``. A run that fails raises ``RunFailed``.
     """
     handle = start_benchmark(config, target, options=options)
-    if progress:
-        from sm_bench_widgets.engine.progress import ProgressBars
+    try:  # from here on, Ctrl-C must stop the run so its endpoints are deleted
+        if progress:
+            from sm_bench_widgets.engine.progress import ProgressBars
 
-        handle.subscribe(ProgressBars())
-    try:
+            handle.subscribe(ProgressBars())
         while not handle.done:  # short waits keep the main thread responsive to Ctrl-C
             handle.wait(0.5)
     except KeyboardInterrupt:
