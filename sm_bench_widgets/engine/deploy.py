@@ -69,6 +69,9 @@ class Deployments:
         results: dict[str, Deployed] = {}
 
         def create(key: str) -> None:
+            if self.stop_event.is_set():  # a stop came first: create nothing more
+                results[key] = Deployed(key, names[key], False, "stopped")
+                return
             try:
                 self.managed.create(specs[key])
             except Exception as exc:
