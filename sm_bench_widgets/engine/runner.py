@@ -55,7 +55,7 @@ from sm_bench_widgets.engine.plan import (
 )
 from sm_bench_widgets.engine.store import RunStore, run_directory
 from sm_bench_widgets.frames import cloudwatch_frame, invocations_frame
-from sm_bench_widgets.payloads import PayloadSampler, check_examples, load_examples
+from sm_bench_widgets.payloads import PayloadSampler, load_examples
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ def new_run_id() -> str:
 def load_payloads(config: BenchmarkConfig, seed: int | None = None) -> PayloadSampler:
     """The payload sampler for ``config``; raises ``ConfigError`` on bad examples."""
     if config.invoke_args_examples is not None:
-        examples = config.invoke_args_examples
-        check_examples(examples)
+        examples = config.invoke_args_examples  # PayloadSampler checks them
     else:
         examples = load_examples(config.invoke_args_examples_file)
     return PayloadSampler(examples, config.payload_weights, seed=seed)
