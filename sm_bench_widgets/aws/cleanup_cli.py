@@ -8,11 +8,10 @@ import sys
 from typing import Any
 from urllib.parse import urlparse
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sm_bench_widgets.aws.cleanup import sweep
-from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.aws.clients import Target, has_credentials
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -49,8 +48,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
     url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     target = Target(region=args.region, profile=args.profile, endpoint_url=url)
     if url and urlparse(url).hostname in LOCAL_HOSTS:
-        session = boto3.session.Session(profile_name=args.profile)
-        target.emulated = session.get_credentials() is None
+        target.emulated = not has_credentials(args.profile)
     return target
 
 

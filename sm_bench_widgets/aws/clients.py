@@ -18,6 +18,11 @@ from botocore.config import Config
 DEFAULT_REGION = "us-east-1"
 
 
+def has_credentials(profile: str | None = None) -> bool:
+    """Whether boto3 would find AWS credentials (environment, profile, role, ...)."""
+    return boto3.session.Session(profile_name=profile).get_credentials() is not None
+
+
 @dataclass
 class Target:
     """Where AWS calls go: a region and profile, and optionally an endpoint URL.

@@ -11,10 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import botocore.session
 import ipywidgets as w
 
-from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.aws.clients import Target, has_credentials
 
 AWS = "AWS"
 EMULATOR = "Local emulator"
@@ -23,7 +22,7 @@ EMULATED_NOTE = "Results are emulated: they come from the local emulator, not fr
 
 def has_aws_credentials() -> bool:
     """Whether boto3 would find credentials (environment, profile, role...)."""
-    return botocore.session.get_session().get_credentials() is not None
+    return has_credentials()
 
 
 def describe(target: Target) -> str:
