@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +23,7 @@ from dataclasses import dataclass, field
 import boto3
 import numpy as np
 from botocore.config import Config
+from served_emulator import served_emulator
 
 MODEL = "demo-tabular"
 MEMORY = 2048
@@ -41,24 +39,6 @@ class Level:
     emulated_ms: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    """``sm-bench emulator`` on a free port; the process and its URL."""
-    exe = shutil.which("sm-bench")
-    cmd = [exe] if exe else [sys.executable, "-m", "sm_bench_widgets.cli"]
-    proc = subprocess.Popen(
-        [*cmd, "emulator", "--port", "0", "--time-scale", "1", "--seed", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    for line in proc.stdout:
-        if "export AWS_ENDPOINT_URL=" in line:
-            return proc, line.split("=", 1)[1].strip()
-    proc.wait()
-    raise SystemExit("the emulator did not start")
 
 
 def client(url: str, service: str):
@@ -167,8 +147,7 @@ def main() -> int:
     parser.add_argument("--levels", default="1,8,64", help="comma-separated concurrencies")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    proc, url = start_emulator()
-    try:
+    with served_emulator() as url:
         endpoint = deploy(url, provisioned=min(max(levels), 200))
         results = []
         for c in levels:
@@ -183,12 +162,6 @@ def main() -> int:
             "ideal/s = concurrency / emulated time"
         )
         print(report(results))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     return 0
 
 

@@ -26,15 +26,13 @@ rule needs more samples than it would against AWS.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+
+from served_emulator import served_emulator
 
 from sm_bench_widgets.api import RunOptions, run_benchmark
 from sm_bench_widgets.aws.clients import Target
@@ -58,24 +56,6 @@ class Outcome:
     per_config: dict[int, int]
     memory_size: int | None
     stop_reasons: dict[str, str]
-
-
-def start_emulator(time_scale: float) -> tuple[subprocess.Popen, str]:
-    """``sm-bench emulator`` on a free port in its own process; the process and its URL."""
-    exe = shutil.which("sm-bench")
-    cmd = [exe] if exe else [sys.executable, "-m", "sm_bench_widgets.cli"]
-    proc = subprocess.Popen(
-        [*cmd, "emulator", "--port", "0", "--time-scale", str(time_scale), "--seed", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    for line in proc.stdout:
-        if "export AWS_ENDPOINT_URL=" in line:
-            return proc, line.split("=", 1)[1].strip()
-    proc.wait()
-    raise RuntimeError("the emulator did not start")
 
 
 def measure(
@@ -114,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    proc, url = start_emulator(args.time_scale)
-    try:
+    with served_emulator(args.time_scale) as url:
         target = Target.for_emulator(url)
         out = tempfile.mkdtemp(prefix="sm-bench-engine-vs-seed-")
         base = dict(
@@ -134,12 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             target,
             RunOptions(pause=lambda: random.random() * scale),
         )
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
     print(
         f"demo-nlp, memory {MEMORY_SIZES}, stability benchmark only, emulator time scale "
