@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import pandas as pd
 import pytest
 
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.emulator import LocalServerless
+from tests.rows import invocation_rows
 
 # Every emulated duration runs 100x faster: a 2.5 s cold start takes 25 ms, the 300 s idle
 # timeout 3 s, endpoint creation 30 ms. Latencies reported by the emulator stay unscaled.
@@ -44,3 +46,9 @@ def emulator_env(emulator: LocalServerless, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return emulator.endpoint_url
+
+
+@pytest.fixture
+def make_invocations() -> Callable[..., pd.DataFrame]:
+    """The ``tests.rows.invocation_rows`` builder: sequential invocations of one trial."""
+    return invocation_rows

@@ -11,7 +11,8 @@ from sm_bench_widgets import charts
 from sm_bench_widgets.analysis.recommend import Recommendation
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.result import BenchmarkResult
-from sm_bench_widgets.schema import COST_COLUMNS, INVOCATION_COLUMNS, SUMMARY_COLUMNS
+from sm_bench_widgets.schema import COST_COLUMNS, SUMMARY_COLUMNS
+from tests.rows import invocation_frame, invocation_row
 
 
 def invocations(n_per_trial: int = 60, seed: int = 7) -> pd.DataFrame:
@@ -24,29 +25,22 @@ def invocations(n_per_trial: int = 60, seed: int = 7) -> pd.DataFrame:
             latency = 700.0 if cold else float(rng.normal(centre, centre / 10))
             outcome = "model_error" if k % 10 == 9 else "ok"
             rows.append(
-                {
-                    "run_id": "r",
-                    "trial_id": f"s{memory}",
-                    "phase": "cold_start" if cold else "stability",
-                    "memory_size": memory,
-                    "max_concurrency": 1,
-                    "provisioned_concurrency": 0,
-                    "clients": 1,
-                    "client_id": 0,
-                    "endpoint_name": f"ep{memory}",
-                    "start": t,
-                    "end": t + latency / 1000,
-                    "latency_ms": latency,
-                    "outcome": outcome,
-                    "error_code": "" if outcome == "ok" else "ModelError",
-                    "cold": cold,
-                    "bytes_in": 10,
-                    "bytes_out": 10,
-                    "payload_index": 0,
-                }
+                invocation_row(
+                    f"s{memory}",
+                    latency,
+                    start=t,
+                    phase="cold_start" if cold else "stability",
+                    memory_size=memory,
+                    outcome=outcome,
+                    cold=cold,
+                    run_id="r",
+                    endpoint_name=f"ep{memory}",
+                    bytes_in=10,
+                    bytes_out=10,
+                )
             )
             t += latency / 1000
-    return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
+    return invocation_frame(rows)
 
 
 def costs() -> pd.DataFrame:

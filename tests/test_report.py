@@ -12,7 +12,7 @@ import pytest
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.report import render_report, write_report
 from sm_bench_widgets.result import BenchmarkResult
-from sm_bench_widgets.schema import INVOCATION_COLUMNS
+from tests.rows import invocation_frame, invocation_row
 
 
 def invocations() -> pd.DataFrame:
@@ -23,26 +23,20 @@ def invocations() -> pd.DataFrame:
     def add(trial, phase, memory, latency, mc=1, clients=1, outcome="ok", cold=False):
         nonlocal t
         rows.append(
-            {
-                "run_id": "r9",
-                "trial_id": trial,
-                "phase": phase,
-                "memory_size": memory,
-                "max_concurrency": mc,
-                "provisioned_concurrency": 0,
-                "clients": clients,
-                "client_id": 0,
-                "endpoint_name": f"ep-{trial}",
-                "start": t,
-                "end": t + latency / 1000,
-                "latency_ms": latency,
-                "outcome": outcome,
-                "error_code": "" if outcome == "ok" else "ThrottlingException",
-                "cold": cold,
-                "bytes_in": 20,
-                "bytes_out": 8,
-                "payload_index": 0,
-            }
+            invocation_row(
+                trial,
+                latency,
+                start=t,
+                phase=phase,
+                memory_size=memory,
+                max_concurrency=mc,
+                clients=clients,
+                outcome=outcome,
+                cold=cold,
+                run_id="r9",
+                bytes_in=20,
+                bytes_out=8,
+            )
         )
         t += latency / 1000
 
@@ -60,7 +54,7 @@ def invocations() -> pd.DataFrame:
             clients=4,
             outcome="throttled" if k % 3 == 0 else "ok",
         )
-    return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
+    return invocation_frame(rows)
 
 
 def config(**changes) -> BenchmarkConfig:

@@ -20,32 +20,9 @@ from sm_bench_widgets.schema import (
     INVOCATION_COLUMNS,
     SUMMARY_COLUMNS,
 )
+from tests.rows import invocation_frame, invocation_row
 
 T0 = 1_764_000_000.0
-
-
-def _row(trial_id, phase, memory, latency, *, mc=1, clients=1, outcome="ok", cold=False, t=0.0):
-    start = T0 + t
-    return {
-        "run_id": "run1",
-        "trial_id": trial_id,
-        "phase": phase,
-        "memory_size": memory,
-        "max_concurrency": mc,
-        "provisioned_concurrency": 0,
-        "clients": clients,
-        "client_id": 0,
-        "endpoint_name": f"ep-{trial_id}",
-        "start": start,
-        "end": start + latency / 1000,
-        "latency_ms": float(latency),
-        "outcome": outcome,
-        "error_code": {"ok": "", "throttled": "ThrottlingException"}.get(outcome, "ModelError"),
-        "cold": cold,
-        "bytes_in": 100,
-        "bytes_out": 50,
-        "payload_index": 0,
-    }
 
 
 def known_invocations() -> pd.DataFrame:
@@ -60,29 +37,32 @@ def known_invocations() -> pd.DataFrame:
         ("s1024", 1024, 500, range(91, 110)),
         ("s2048", 2048, 400, range(31, 50)),
     ):
-        rows.append(_row(trial, "cold_start", memory, probe, cold=True, t=t))
+        rows.append(
+            invocation_row(
+                trial, probe, start=T0 + t, phase="cold_start", memory_size=memory, cold=True
+            )
+        )
         for lat in warm:
             t += 0.2
-            rows.append(_row(trial, "stability", memory, lat, t=t))
+            rows.append(invocation_row(trial, lat, start=T0 + t, memory_size=memory))
         t += 1
-    rows.append(_row("s1024", "stability", 1024, 5, outcome="model_error", t=t))
+    rows.append(invocation_row("s1024", 5, start=T0 + t, memory_size=1024, outcome="model_error"))
+    concurrency = dict(phase="concurrency", memory_size=2048, max_concurrency=2)
     for k in range(20):
-        rows.append(_row("c2-2", "concurrency", 2048, 45, mc=2, clients=2, t=t + k * 0.05))
+        rows.append(invocation_row("c2-2", 45, start=T0 + t + k * 0.05, clients=2, **concurrency))
     for k in range(20):
         outcome = "ok" if k % 2 == 0 else "throttled"
         rows.append(
-            _row(
+            invocation_row(
                 "c2-4",
-                "concurrency",
-                2048,
                 60 if outcome == "ok" else 2,
-                mc=2,
+                start=T0 + t + 2 + k * 0.05,
                 clients=4,
                 outcome=outcome,
-                t=t + 2 + k * 0.05,
+                **concurrency,
             )
         )
-    return pd.DataFrame(rows)
+    return invocation_frame(rows)
 
 
 def known_cloudwatch() -> pd.DataFrame:
@@ -338,7 +318,7 @@ def test_to_parquet_reads_back_with_metadata(result, tmp_path):
 
 
 def test_to_parquet_names_the_missing_package(result, tmp_path, monkeypatch):
-    import sm_bench_widgets.result as module
+    import sm_bench_widgets.result.optional as module
 
     real = module.importlib.util.find_spec
     monkeypatch.setattr(

@@ -9,9 +9,9 @@ import pytest
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine import events as ev
 from sm_bench_widgets.result import BenchmarkResult
-from sm_bench_widgets.schema import INVOCATION_COLUMNS
 from sm_bench_widgets.widgets.dashboard import Dashboard
 from sm_bench_widgets.widgets.live import EventBuffer, Refresher
+from tests.rows import invocation_frame, invocation_row
 
 
 def _rows(memory: int, latency_ms: float, n: int, t0: float = 1000.0, seed: int = 0):
@@ -21,26 +21,17 @@ def _rows(memory: int, latency_ms: float, n: int, t0: float = 1000.0, seed: int 
     for i in range(n):
         lat = float(latency_ms * rng.lognormal(0, 0.05))
         rows.append(
-            {
-                "run_id": "r",
-                "trial_id": f"stability-m{memory}",
-                "phase": "stability",
-                "memory_size": memory,
-                "max_concurrency": 1,
-                "provisioned_concurrency": 0,
-                "clients": 1,
-                "client_id": 0,
-                "endpoint_name": f"e-{memory}",
-                "start": t,
-                "end": t + lat / 1000,
-                "latency_ms": lat,
-                "outcome": "ok",
-                "error_code": "",
-                "cold": i == 0,
-                "bytes_in": 10,
-                "bytes_out": 10,
-                "payload_index": 0,
-            }
+            invocation_row(
+                f"stability-m{memory}",
+                lat,
+                start=t,
+                memory_size=memory,
+                cold=i == 0,
+                run_id="r",
+                endpoint_name=f"e-{memory}",
+                bytes_in=10,
+                bytes_out=10,
+            )
         )
         t += lat / 1000
     return rows
@@ -55,7 +46,7 @@ def _split_result(tmp_path) -> BenchmarkResult:
         result_save_path=str(tmp_path),
     )
     rows = _rows(1024, 100.0, 80) + _rows(6144, 25.0, 80, seed=1)
-    frame = pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
+    frame = invocation_frame(rows)
     return BenchmarkResult(
         config, frame, run_id="whatif", run_dir=tmp_path / "whatif", emulated=True
     )
