@@ -129,10 +129,19 @@ def test_ctrl_c_stops_the_run_and_deletes_its_endpoints(cli_env, payloads, tmp_p
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:
             files = list(tmp_path.glob("sm-bench-results/*/invocations.jsonl"))
             if files and files[0].stat().st_size > 2000:
                 break
+            exited = proc.poll()
+            if exited is not None or time.monotonic() > deadline:
+                proc.kill()
+                out, err = proc.communicate(timeout=60)
+                state = "still running" if exited is None else f"exited with {exited}"
+                pytest.fail(
+                    "waited 60 s for sm-bench-results/*/invocations.jsonl to pass 2000 bytes "
+                    f"(found {files}); the run is {state}\nstdout: {out}\nstderr: {err}"
+                )
             time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)

@@ -1,21 +1,18 @@
-"""``sm-bench run`` and ``sm-bench demo``: benchmark from the shell.
+"""``sm-bench run``: benchmark a model from the shell.
 
-``run`` takes the seed toolkit's options spelled as the seed spelled them
+Takes the seed toolkit's options spelled as the seed spelled them
 (``--memory_sizes 1024 2048``, ``--no_include_concurrency_benchmark``) and with hyphens
-(``--memory-sizes``), plus this toolkit's own. ``demo`` runs a short benchmark of a demo
-model on an in-process emulator and writes the HTML report. Both end with a summary table
-and the recommendation; a failure exits non-zero with a one-line reason.
+(``--memory-sizes``), plus this toolkit's own. Ends with a summary table and the
+recommendation; a failure exits non-zero with a one-line reason.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
+from sm_bench_widgets.cli.errors import fail, one_line_errors
+from sm_bench_widgets.cli.target import add_target_options, target_from_args
 from sm_bench_widgets.config import STRATEGIES, ConfigError
 
 # (seed spelling, BenchmarkConfig field, argparse kwargs)
@@ -127,18 +124,8 @@ def _add(parser: argparse.ArgumentParser, spelling: str, dest: str, kwargs: dict
     parser.add_argument(*names, dest=dest, default=None, **kwargs)
 
 
-def _one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Make argparse errors one line on stderr (exit 2), naming the option."""
-
-    def error(message: str) -> None:
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-    parser.error = error  # type: ignore[method-assign]
-
-
 def register(subparsers: Any) -> None:
-    """Add ``run`` and ``demo`` to the ``sm-bench`` command."""
+    """Add ``run`` to the ``sm-bench`` command."""
     run = subparsers.add_parser(
         "run",
         help="benchmark a SageMaker model on serverless endpoints",
@@ -174,7 +161,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="adaptive stopping: on (default) or off (exactly N invocations)",
     )
-    _add_target_options(run)
+    add_target_options(run)
     run.add_argument(
         "--no-cloudwatch",
         dest="fetch_cloudwatch",
@@ -184,46 +171,7 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command)
-    _one_line_errors(run)
-
-    demo = subparsers.add_parser(
-        "demo",
-        help="run a short benchmark against the built-in emulator",
-        description="Start the local emulator in this process, benchmark the demo-nlp model "
-        "on it and write the HTML report. The results are emulated.",
-    )
-    demo.add_argument("--out", default="sm-bench-demo", help="output directory")
-    demo.add_argument(
-        "--time-scale",
-        "--time_scale",
-        dest="time_scale",
-        type=float,
-        default=1.0,
-        help="emulated time per real second (< 1 runs faster)",
-    )
-    demo.add_argument("--model", default="demo-nlp", help="demo model (demo-nlp)")
-    demo.add_argument("--strategy", default=None, help=f"one of {', '.join(STRATEGIES)}")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    demo.set_defaults(func=demo_command)
-    _one_line_errors(demo)
-
-
-def _add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", default=None, help="AWS region")
-    parser.add_argument("--profile", default=None, help="AWS profile")
-    parser.add_argument(
-        "--endpoint-url",
-        "--endpoint_url",
-        dest="endpoint_url",
-        default=None,
-        help="AWS endpoint URL (e.g. the emulator's); default AWS_ENDPOINT_URL",
-    )
-    parser.add_argument(
-        "--emulated",
-        action="store_true",
-        help="the endpoint URL is the local emulator: dummy credentials, results "
-        "labelled emulated (also detected from its answers)",
-    )
+    one_line_errors(run)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -260,25 +208,7 @@ def _on_off(name: str, value: str) -> bool:
     raise ConfigError(name, value, "on or off")
 
 
-def target_from_args(args: argparse.Namespace) -> Any:
-    """The ``Target`` the region/profile/endpoint-url options describe."""
-    from sm_bench_widgets.aws.clients import Target
-
-    url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    if args.emulated and url:
-        target = Target.for_emulator(url, region=args.region or "us-east-1")
-        target.profile = args.profile
-        return target
-    return Target(region=args.region, profile=args.profile, endpoint_url=url)
-
-
-def _fail(prog: str, message: str, code: int = 1) -> int:
-    text = " ".join(str(message).split())
-    print(f"{prog}: error: {text}", file=sys.stderr)
-    return code
-
-
-def _execute(prog: str, config: Any, target: Any, progress: bool) -> tuple[int, Any]:
+def execute(prog: str, config: Any, target: Any, progress: bool) -> tuple[int, Any]:
     """Run the benchmark; (exit code, result or None) with one-line errors."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -287,19 +217,20 @@ def _execute(prog: str, config: Any, target: Any, progress: bool) -> tuple[int, 
     try:
         result = run_benchmark(config, target, progress=progress)
     except ConfigError as exc:
-        return _fail(prog, str(exc), 2), None
+        return fail(prog, str(exc), 2), None
     except RunFailed as exc:
-        return _fail(prog, str(exc)), None
+        return fail(prog, str(exc)), None
     except (ClientError, BotoCoreError) as exc:
-        return _fail(prog, f"AWS: {exc}"), None
+        return fail(prog, f"AWS: {exc}"), None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # one line for the user; details are in the run directory
-        return _fail(prog, f"{type(exc).__name__}: {exc}"), None
+        return fail(prog, f"{type(exc).__name__}: {exc}"), None
     return 0, result
 
 
-def _print_result(result: Any) -> None:
+def print_result(result: Any) -> None:
+    """Print the summary table, the recommendation and where the run is stored."""
     print()
     print(result.summary_text())
     if result.run_dir is not None:
@@ -308,110 +239,25 @@ def _print_result(result: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """``sm-bench run``: benchmark a model and print the summary and recommendation."""
+    from botocore.exceptions import BotoCoreError
+
     prog = "sm-bench run"
     try:
         config = config_from_args(args)
-        target = target_from_args(args)
     except ConfigError as exc:
-        return _fail(prog, str(exc), 2)
-    code, result = _execute(prog, config, target, progress=not args.no_progress)
+        return fail(prog, str(exc), 2)
+    try:
+        target = target_from_args(args)
+    except BotoCoreError as exc:  # e.g. an unknown --profile
+        return fail(prog, f"AWS: {exc}")
+    code, result = execute(prog, config, target, progress=not args.no_progress)
     if result is None:
         return code
     from sm_bench_widgets.benchmark import write_seed_outputs
 
     written = write_seed_outputs(result, config.result_save_path)
-    _print_result(result)
+    print_result(result)
     for path in written:
         if path.suffix == ".html":
             print(f"Report: {path}")
-    return 0 if result.status == "completed" else 1
-
-
-# -- demo ----------------------------------------------------------------------------------
-DEMO_ROWS = [
-    [5.1, 3.5, 1.4, 0.2],
-    [6.2, 2.9, 4.3, 1.3],
-    [7.7, 3.0, 6.1, 2.3],
-    [5.8, 2.7, 5.1, 1.9],
-]
-
-
-def demo_payloads(path: Path) -> Path:
-    """Write demo InvokeEndpoint examples (CSV and JSON rows of numbers) as JSON Lines."""
-    from sm_bench_widgets.utils import convert_invoke_args_to_jsonl
-
-    examples = [
-        {"Body": ",".join(map(str, row)), "ContentType": "text/csv", "Accept": "text/csv"}
-        for row in DEMO_ROWS
-    ]
-    examples.append(
-        {
-            "Body": '{"instances": [[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]]}',
-            "ContentType": "application/json",
-            "Accept": "application/json",
-        }
-    )
-    return convert_invoke_args_to_jsonl(examples, output_path=str(path))
-
-
-def demo_config(model: str, payload_file: Path, out: Path, strategy: str | None = None) -> Any:
-    """A benchmark that shows memory errors, a cost/speed trade-off and concurrency.
-
-    Sized to end in about a minute at time scale 1: three cold starts of demo-nlp (7 s
-    each, one per phase and MaxConcurrency) and a few hundred requests of 0.2-0.3 s.
-    """
-    from sm_bench_widgets.config import BenchmarkConfig
-
-    fields: dict[str, Any] = dict(
-        model_name=model,
-        invoke_args_examples_file=str(payload_file),
-        memory_sizes=[1024, 2048, 3072, 4096],
-        stability_benchmark_invocations=80,
-        concurrency_benchmark_max_conc=[2, 4],
-        concurrency_num_clients_multiplier=[1, 2],
-        concurrency_benchmark_invocations=60,
-        cold_start_probes=4,
-        result_save_path=str(out),
-    )
-    if strategy is not None:
-        fields["strategy"] = strategy
-    return BenchmarkConfig.from_dict(fields)
-
-
-def demo_command(args: argparse.Namespace) -> int:
-    """``sm-bench demo``: a short benchmark on the in-process emulator, with the report."""
-    prog = "sm-bench demo"
-    from sm_bench_widgets.emulator import LocalServerless
-
-    out = Path(args.out)
-    try:
-        if not args.time_scale > 0:
-            raise ConfigError("time_scale", args.time_scale, "a number > 0, e.g. 0.1")
-        out.mkdir(parents=True, exist_ok=True)
-        config = demo_config(args.model, demo_payloads(out), out, args.strategy)
-    except ConfigError as exc:
-        return _fail(prog, str(exc), 2)
-    print(
-        f"Starting the local emulator (time scale {args.time_scale:g}); "
-        "all figures below are EMULATED, not measured on AWS."
-    )
-    started = time.monotonic()
-    with LocalServerless(time_scale=args.time_scale) as emulator:
-        code, result = _execute(prog, config, emulator.target(), progress=not args.no_progress)
-    if result is None:
-        return code
-    report = out / "benchmark-report.html"
-    try:
-        result.to_html(report)
-    except Exception as exc:
-        print(f"{prog}: warning: the report could not be written: {exc}", file=sys.stderr)
-        report = None
-    _print_result(result)
-    if report is not None:
-        print(f"Report: {report}")
-    print(
-        f"Demo finished in {time.monotonic() - started:.0f} s. These results are EMULATED "
-        "by the local emulator; run `sm-bench run MODEL_NAME INVOKE_ARGS_FILE` on AWS "
-        "for real figures."
-    )
     return 0 if result.status == "completed" else 1

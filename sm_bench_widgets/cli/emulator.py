@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 from typing import Any
+
+from sm_bench_widgets.cli.errors import fail, one_line_errors
 
 BANNER = """\
 sm-bench-widgets local SageMaker Serverless emulator
@@ -22,7 +23,7 @@ Press Ctrl-C to stop."""
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``emulator`` subcommand."""
+    """Add ``emulator`` to the ``sm-bench`` command."""
     parser = subparsers.add_parser(
         "emulator",
         help="serve the local SageMaker Serverless emulator (emulated results)",
@@ -48,6 +49,7 @@ def register(subparsers: Any) -> None:
         help="seconds (emulated) before an idle instance is reclaimed",
     )
     parser.set_defaults(func=run)
+    one_line_errors(parser)
 
 
 def _positive_float(text: str) -> float:
@@ -75,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         emulator.start()
     except OSError as exc:
-        print(
-            f"sm-bench emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
-        )
-        return 2
+        return fail("sm-bench emulator", f"cannot listen on {args.host}:{args.port}: {exc}", 2)
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
