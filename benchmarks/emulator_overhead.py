@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import boto3
 import numpy as np
 from botocore.config import Config
-from served_emulator import served_emulator
+
+from sm_bench_widgets.emulator.process import served
 
 MODEL = "demo-tabular"
 MEMORY = 2048
@@ -147,7 +148,8 @@ def main() -> int:
     parser.add_argument("--levels", default="1,8,64", help="comma-separated concurrencies")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    with served_emulator() as url:
+    with served() as emulator:
+        url = emulator.url
         endpoint = deploy(url, provisioned=min(max(levels), 200))
         results = []
         for c in levels:

@@ -32,11 +32,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from served_emulator import served_emulator
-
 from sm_bench_widgets.api import RunOptions, run_benchmark
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.emulator.process import served
 
 MODEL = "demo-nlp"
 MEMORY_SIZES = [2048, 3072, 4096]
@@ -94,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    with served_emulator(args.time_scale) as url:
-        target = Target.for_emulator(url)
+    with served(time_scale=args.time_scale) as emulator:
+        target = Target.for_emulator(emulator.url)
         out = tempfile.mkdtemp(prefix="sm-bench-engine-vs-seed-")
         base = dict(
             model_name=MODEL,

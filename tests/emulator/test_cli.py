@@ -2,60 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
-
-def command(*args: str) -> list[str]:
-    exe = shutil.which("sm-bench")
-    base = [exe] if exe else [sys.executable, "-m", "sm_bench_widgets.cli"]
-    return [*base, "emulator", *args]
+from sm_bench_widgets.emulator.process import ServedEmulator, emulator_command, served
 
 
 @pytest.fixture
-def served():
-    """A running ``sm-bench emulator`` process and the URL it printed."""
-    proc = subprocess.Popen(
-        command("--port", "0", "--time-scale", "0.01", "--seed", "5"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines, url = [], None
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "export AWS_ENDPOINT_URL=" in line:
-            url = line.split("=", 1)[1].strip()
-    try:
-        assert url, "".join(lines)
-        yield proc, url, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def emulator_process() -> Iterator[ServedEmulator]:
+    """A running ``sm-bench emulator`` process, with the URL and banner it printed."""
+    with served(time_scale=0.01, seed=5) as emulator:
+        yield emulator
 
 
-def test_served_emulator_is_usable_through_the_environment_only(served, monkeypatch):
-    proc, url, banner = served
-    assert "EMULATED" in banner
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+def test_served_emulator_is_usable_through_the_environment_only(emulator_process, monkeypatch):
+    assert "EMULATED" in emulator_process.banner
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_process.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "anything")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "anything")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
@@ -103,13 +69,14 @@ def test_served_emulator_is_usable_through_the_environment_only(served, monkeypa
     s3.put_object(Bucket="results", Key="run/summary.csv", Body=b"a,b\n")
     assert s3.get_object(Bucket="results", Key="run/summary.csv")["Body"].read() == b"a,b\n"
 
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=15)
-    assert proc.returncode == 0
-    assert "emulator stopped" in out
+    assert emulator_process.stop() == 0
+    assert "emulator stopped" in emulator_process.output
 
 
 def test_bad_time_scale_is_refused():
-    done = subprocess.run(command("--time-scale", "0"), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        emulator_command("--time-scale", "0"), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
-    assert "--time-scale" in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--time-scale" in lines[0], done.stderr
