@@ -1,18 +1,16 @@
-"""``BenchmarkResult``: the DataFrames of a benchmark, its recommendation, exports and report.
+"""``BenchmarkResult``: what a benchmark measured, its derived tables and recommendation.
 
 A result holds what was measured (the config, one row per invocation, CloudWatch rows and
 the run's status) and derives everything else on first use through ``analysis``: trial
 summaries, cold starts, prices, costs, break-even and the recommendation. A result with
 no successful invocation, or from a stopped run, still builds, saves, loads and renders;
-its recommendation is then None and ``recommendation_reason`` says why.
+its recommendation is then None and ``recommendation_reason`` says why. Saving, exports
+and display are delegated to ``persistence``, ``exports`` and ``render``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import importlib.util
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -24,12 +22,10 @@ import pandas as pd
 from sm_bench_widgets.analysis import cost, pricing, recommend, stats
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.frames import normalize_cloudwatch, normalize_invocations
-from sm_bench_widgets.schema import (
-    COLD_START_COLUMNS,
-)
+from sm_bench_widgets.result import exports, persistence, render
+from sm_bench_widgets.result.persistence import FORMAT, FORMAT_VERSION
+from sm_bench_widgets.schema import COLD_START_COLUMNS
 
-FORMAT = "sm-bench-widgets-result"
-FORMAT_VERSION = 1
 EMULATED_LABEL = "emulated"
 TABLES = (
     "invocations",
@@ -66,11 +62,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         return _jsonable(value.item())
     return value
-
-
-def _need(module: str, what: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        raise ImportError(f"{what} needs {module}: pip install {module}")
 
 
 # -- the result ---------------------------------------------------------------------------
@@ -403,265 +394,52 @@ class BenchmarkResult:
         or "csv" chooses); ``meta.json`` names the files, their columns and dtypes, and the
         format version ``load`` checks.
         """
-        if table_format not in (None, "parquet", "csv"):
-            raise ValueError(f"table_format={table_format!r} is not allowed: 'parquet' or 'csv'")
-        if table_format == "parquet":
-            _need("pyarrow", "Saving Parquet tables")
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        use_parquet = table_format == "parquet" or (
-            table_format is None and importlib.util.find_spec("pyarrow") is not None
-        )
-        ext = "parquet" if use_parquet else "csv"
-        files = {}
-        for name, frame in (("invocations", self.invocations), ("cloudwatch", self.cloudwatch)):
-            target = path / f"{name}.{ext}"
-            if use_parquet:
-                frame.to_parquet(target, index=False)
-            else:
-                frame.to_csv(target, index=False)
-            files[name] = {
-                "file": target.name,
-                "rows": len(frame),
-                "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
-            }
-        (path / "config.json").write_text(self.config.to_json())
-        meta = {**self.meta(), "tables": files}
-        (path / "meta.json").write_text(json.dumps(meta, indent=2))
-        return path
+        return persistence.save(self, directory, table_format)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> BenchmarkResult:
         """Read a folder written by ``save``, or a run directory of the run store."""
-        path = Path(directory)
-        meta_file = path / "meta.json"
-        if meta_file.exists():
-            meta = json.loads(meta_file.read_text())
-            if meta.get("format") != FORMAT:
-                raise ValueError(
-                    f"{meta_file} is not a saved {FORMAT} (format {meta.get('format')!r})"
-                )
-            if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-                raise ValueError(
-                    f"{path} has format version {meta['format_version']}; this "
-                    f"version reads up to {FORMAT_VERSION}: upgrade sm-bench-widgets"
-                )
-            return cls._from_saved(path, meta)
-        if (path / "invocations.jsonl").exists() or (path / "status.json").exists():
-            return cls._from_run_dir(path)
-        raise FileNotFoundError(
-            f"{path} holds neither a saved result (meta.json) nor a run "
-            "directory (invocations.jsonl, status.json)"
-        )
-
-    @classmethod
-    def _from_saved(cls, path: Path, meta: dict[str, Any]) -> BenchmarkResult:
-        tables = {}
-        for name in ("invocations", "cloudwatch"):
-            entry = meta.get("tables", {}).get(name)
-            tables[name] = _read_table(path / entry["file"]) if entry else None
-        return cls(
-            config=_config_from(json.loads((path / "config.json").read_text())),
-            invocations=tables["invocations"],
-            cloudwatch=tables["cloudwatch"],
-            run_id=meta.get("run_id", ""),
-            run_dir=path,
-            emulated=bool(meta.get("emulated", False)),
-            status=meta.get("status", "completed"),
-            stop_reasons=meta.get("stop_reasons") or {},
-            started_at=meta.get("started_at"),
-            ended_at=meta.get("ended_at"),
-            region=meta.get("region"),
-            errors=meta.get("errors") or [],
-        )
-
-    @classmethod
-    def _from_run_dir(cls, path: Path) -> BenchmarkResult:
-        from sm_bench_widgets.engine.store import load_run
-
-        run = load_run(path)
-        status = run.status
-        return cls(
-            config=_config_from(run.config),
-            invocations=run.invocations,
-            cloudwatch=run.cloudwatch,
-            run_id=run.run_id,
-            run_dir=path,
-            emulated=bool(run.config.get("emulated", False)),
-            status=str(status.get("status", "running")),
-            stop_reasons=run.stop_reasons,
-            started_at=run.config.get("created"),
-            ended_at=status.get("finished"),
-            region=run.config.get("region"),
-            errors=[str(e) for e in status.get("errors", [])],
-        )
+        return persistence.load(cls, directory)
 
     # -- exports ------------------------------------------------------------------------
-    def _export_tables(self) -> dict[str, pd.DataFrame]:
-        return {**self.tables(), "recommendation": self.recommendation_table()}
-
     def to_csv(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
         """One CSV per table plus ``meta.json``; returns the paths by table name."""
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        out = {}
-        for name, frame in self._export_tables().items():
-            out[name] = path / f"{name}.csv"
-            frame.to_csv(out[name], index=False)
-        out["meta"] = path / "meta.json"
-        out["meta"].write_text(json.dumps(self.meta(), indent=2))
-        return out
+        return exports.to_csv(self, directory)
 
     def to_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
         """One Parquet file per table (run metadata in each file's schema) plus ``meta.json``."""
-        _need("pyarrow", "Parquet export")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        meta = self.meta()
-        tag = json.dumps(
-            {
-                k: meta[k]
-                for k in ("format", "format_version", "run_id", "status", "emulated", "label")
-            }
-        ).encode()
-        out = {}
-        for name, frame in self._export_tables().items():
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), b"sm_bench_widgets": tag}
-            )
-            out[name] = path / f"{name}.parquet"
-            pq.write_table(table, out[name])
-        out["meta"] = path / "meta.json"
-        out["meta"].write_text(json.dumps(meta, indent=2))
-        return out
+        return exports.to_parquet(self, directory)
 
     def to_excel(self, path: str | os.PathLike[str]) -> Path:
         """One workbook, a sheet per table, plus ``recommendation`` and ``meta`` sheets."""
-        _need("openpyxl", "Excel export")
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        meta = self.meta()
-        meta_rows = pd.DataFrame(
-            [
-                {
-                    "key": k,
-                    "value": v
-                    if isinstance(v, str | int | float | bool) or v is None
-                    else json.dumps(v),
-                }
-                for k, v in meta.items()
-            ]
-        )
-        with pd.ExcelWriter(target, engine="openpyxl") as writer:
-            meta_rows.to_excel(writer, sheet_name="meta", index=False)
-            for name, frame in self._export_tables().items():
-                _excel_safe(frame).to_excel(writer, sheet_name=name, index=False)
-        return target
+        return exports.to_excel(self, path)
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
         """A standalone HTML report (see ``sm_bench_widgets.report.write_report``)."""
-        from sm_bench_widgets.report import write_report
-
-        return write_report(self, path)
-
-    def charts(self):
-        """Every chart of this result in one Altair composition (``charts.dashboard``)."""
-        from sm_bench_widgets.charts import dashboard, enable_offline
-
-        enable_offline()
-        return dashboard(self)
+        return exports.to_html(self, path)
 
     # -- display ------------------------------------------------------------------------
+    def charts(self):
+        """Every chart of this result in one Altair composition (``charts.dashboard``)."""
+        return render.charts(self)
+
     def recommendation_line(self) -> str:
         """One sentence: what to deploy with expected p90 and cost, or why nothing."""
-        rec = self.recommendation
-        if rec is None:
-            return f"No recommendation: {self.recommendation_reason}"
-        return rec.headline()
+        return render.recommendation_line(self)
 
     def overview(self) -> pd.DataFrame:
         """A small table per configuration: invocations, errors, p50/p90 and cost per 1M."""
-        keys = ["memory_size", "max_concurrency", "provisioned_concurrency"]
-        summary = self.summary
-        if summary.empty:
-            return pd.DataFrame(
-                columns=[*keys, "invocations", "error_rate", "p50_ms", "p90_ms", "cost_per_1m_usd"]
-            )
-        counts = (
-            summary.groupby(keys)
-            .agg(invocations=("count", "sum"), ok=("ok_count", "sum"))
-            .reset_index()
-        )
-        counts["error_rate"] = 1 - counts["ok"] / counts["invocations"].where(
-            counts["invocations"] > 0
-        )
-        costs = (
-            self.costs[[*keys, "p50_ms", "p90_ms", "cost_per_1m_usd"]]
-            if len(self.costs)
-            else pd.DataFrame(columns=[*keys, "p50_ms", "p90_ms", "cost_per_1m_usd"])
-        )
-        table = counts.drop(columns="ok").merge(
-            costs.astype({k: "int64" for k in keys}), on=keys, how="left"
-        )
-        return table.sort_values(keys).reset_index(drop=True)
-
-    def _heading(self) -> str:
-        start, end = self.time_span
-        when = f", {start:%Y-%m-%d %H:%M} UTC" if start is not None else ""
-        label = " [EMULATED]" if self.emulated else ""
-        model = self.config.model_name or "?"
-        return (
-            f"Benchmark {self.run_id or '(no id)'} of {model}: {self.status}{label}, "
-            f"{len(self._invocations)} invocations{when}"
-        )
+        return render.overview(self)
 
     def summary_text(self) -> str:
         """A plain-text summary for the terminal: heading, table and recommendation."""
-        lines = [self._heading()]
-        if self.emulated:
-            lines.append("Results are emulated by the local emulator, not measured on AWS.")
-        table = self.overview()
-        if len(table):
-            lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        lines.append(self.recommendation_line())
-        rec = self.recommendation
-        if rec is not None:
-            lines.append(f"Rule: {rec.rule}")
-            lines.extend(f"- {r}" for r in rec.reasons)
-        lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return render.summary_text(self)
 
     def _repr_html_(self) -> str:
-        badge = (
-            (
-                '<span style="background:#f58518;color:white;padding:1px 6px;'
-                'border-radius:3px;font-weight:bold">emulated</span> '
-            )
-            if self.emulated
-            else ""
-        )
-        table = self.overview()
-        body = (
-            table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0)
-            if len(table)
-            else "<p>No invocations yet.</p>"
-        )
-        return (
-            '<div class="sm-bench-result">'
-            f"<p>{badge}<b>{html.escape(self._heading())}</b></p>"
-            f"<p>{html.escape(self.recommendation_line())}</p>{body}</div>"
-        )
+        return render.result_html(self)
 
     def __repr__(self) -> str:
-        label = ", emulated" if self.emulated else ""
-        return (
-            f"BenchmarkResult(run_id={self.run_id!r}, status={self.status!r}{label}, "
-            f"invocations={len(self._invocations)})"
-        )
+        return render.result_repr(self)
 
 
 def _median(values: pd.Series) -> float:
@@ -669,26 +447,4 @@ def _median(values: pd.Series) -> float:
     return stats.percentile_ci(values.to_numpy(), 50)[0] if len(values) else math.nan
 
 
-def _config_from(data: dict[str, Any]) -> BenchmarkConfig:
-    """A config from saved options, ignoring run metadata the run store adds to them."""
-    known = set(BenchmarkConfig.__dataclass_fields__)
-    return BenchmarkConfig.from_dict({k: v for k, v in data.items() if k in known})
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        _need("pyarrow", f"Reading {path.name}")
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Excel holds no time zones: UTC timestamps become naive UTC."""
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
-    return out
-
-
-__all__ = ["BenchmarkResult", "TABLES"]
+__all__ = ["EMULATED_LABEL", "TABLES", "BenchmarkResult"]
