@@ -5,10 +5,10 @@ top-level ``datasets`` of the spec, and its encodings never depend on the data. 
 can therefore keep one ``alt.JupyterChart`` per chart and swap only the data:
 
 * public and simple: ``jchart.chart = timeline(new_invocations)`` (re-embeds the view);
-* in place, without re-embedding: build the new chart, then for each entry of
-  ``named_datasets(new_chart)`` send ``{"namespace": "data", "name": name, "scope": [],
-  "value": rows}`` in ``jchart._py_to_js_updates`` (the message JupyterChart's front end
-  applies with a Vega changeset; the dataset names are those in ``DATASET_NAMES``).
+* in place, without re-embedding: build the new chart, then pass
+  ``named_datasets(new_chart)`` to ``adapters.altair_jupyter.send_dataset_updates`` (the
+  front end applies each dataset as a Vega changeset; the names are those in
+  ``DATASET_NAMES``).
 
 Rows are aggregated or sampled in pandas first, so a chart of 100k invocations embeds at
 most a few thousand rows (see ``MAX_TIMELINE_POINTS`` and ``TIMELINE_BUCKETS``).
@@ -36,11 +36,14 @@ def enable_offline() -> bool:
     """
     if importlib.util.find_spec("vl_convert") is None:
         return False
-    with contextlib.suppress(Exception):  # an online chart still works where there is internet
+    try:
         alt.JupyterChart.enable_offline()
-        if alt.renderers.active == "default":
+    except Exception:  # an online chart still works where there is internet
+        return False
+    if alt.renderers.active == "default":
+        with contextlib.suppress(Exception):
             alt.renderers.enable("jupyter", offline=True)
-    return bool(getattr(alt.JupyterChart, "_is_offline", False))
+    return True
 
 
 DATASET_NAMES = {

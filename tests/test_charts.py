@@ -204,6 +204,7 @@ def test_dashboard_holds_every_dataset():
 def test_enable_offline_inlines_vega_for_static_and_live_charts():
     import altair as alt
 
+    from sm_bench_widgets.adapters import altair_jupyter
     from sm_bench_widgets.charts import enable_offline
 
     active, options = alt.renderers.active, dict(alt.renderers.options)
@@ -211,6 +212,6 @@ def test_enable_offline_inlines_vega_for_static_and_live_charts():
         alt.renderers.enable("default")
         assert enable_offline() is True
         assert alt.renderers.active == "jupyter" and alt.renderers.options == {"offline": True}
-        assert alt.JupyterChart._is_offline
+        assert altair_jupyter.is_offline()
     finally:
         alt.renderers.enable(active, **options)

@@ -15,6 +15,7 @@ import ipywidgets as w
 import pandas as pd
 
 from sm_bench_widgets import charts
+from sm_bench_widgets.adapters import altair_jupyter
 
 INVOCATION_CHARTS = ("latency_distribution", "cold_vs_warm", "timeline")
 RESULT_CHARTS = ("cost_vs_latency", "concurrency_chart")
@@ -42,10 +43,7 @@ class LiveChart:
         if not changed:
             return False
         current.update(changed)
-        self.widget._py_to_js_updates = [
-            {"namespace": "data", "name": name, "scope": [], "value": rows}
-            for name, rows in changed.items()
-        ]
+        altair_jupyter.send_dataset_updates(self.widget, changed)
         self.updates += 1
         return True
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sm_bench_widgets.adapters import altair_jupyter
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine import events as ev
 from sm_bench_widgets.result import BenchmarkResult
@@ -77,7 +78,7 @@ def test_dashboard_rows_reach_the_chart_data_after_a_refresh():
         assert len(points) == 60
         assert sum(r["count"] for r in timeline.datasets()["timeline_counts"]) == 60
         # the front end is sent only the datasets, not a re-embedded spec
-        sent = timeline.widget._py_to_js_updates
+        sent = altair_jupyter.sent_dataset_updates(timeline.widget)
         assert {u["name"] for u in sent} <= {"timeline_points", "timeline_counts"}
         assert all(u["namespace"] == "data" for u in sent)
         buffer.put(ev.InvocationBatch("stability-m2048", _rows(2048, 30.0, 10, t0=3000)))
