@@ -5,7 +5,24 @@
 Its numbers are emulated.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile, vcpus_for_memory
-from sm_bench_widgets.emulator.server import LocalServerless, embedded
+
+# The server (and moto) load on first use, so that a light submodule such as ``demo_io``,
+# which the demo inference script imports in its worker, keeps that worker's cold start small.
+_LAZY = {
+    "LocalServerless": "sm_bench_widgets.emulator.server",
+    "embedded": "sm_bench_widgets.emulator.server",
+}
 
 __all__ = ["DEMO_PROFILES", "LocalServerless", "ModelProfile", "embedded", "vcpus_for_memory"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sm_bench_widgets.emulator' has no attribute {name!r}")

@@ -6,6 +6,7 @@ benchmark that sends garbage gets an error, as it would from a real container.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -38,21 +39,27 @@ def parse_rows(body: bytes, content_type: str | None) -> list[list[float]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"body is not UTF-8 text: {exc}") from exc
-    rows = _csv_rows(text) if kind == CSV else _json_rows(text)
+    rows = csv_rows(text) if kind == CSV else _json_rows(text)
     if not rows:
         raise BadRequest("empty input: send at least one row of numbers")
     return rows
 
 
-def _csv_rows(text: str) -> list[list[float]]:
+def csv_rows(text: str) -> list[list[float]]:
+    """Rows of numbers from CSV text, skipping blank lines; ``BadRequest`` names a bad row."""
+    reader = csv.reader(text.splitlines())
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append([float(cell) for cell in line.split(",")])
-        except ValueError as exc:
-            raise BadRequest(f"line {number} of the CSV is not a row of numbers: {line!r}") from exc
+    try:
+        for cells in reader:
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            try:
+                rows.append([float(cell) for cell in cells])
+            except ValueError as exc:
+                shown = ",".join(cells)[:80]
+                raise BadRequest(f"row {reader.line_num} is not numeric CSV: {shown!r}") from exc
+    except csv.Error as exc:
+        raise BadRequest(f"row {reader.line_num} is not valid CSV: {exc}") from exc
     return rows
 
 

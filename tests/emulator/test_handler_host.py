@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -120,6 +122,13 @@ def test_demo_mlp_measurements(mlp: HandlerWorker) -> None:
     assert 5 < mlp.footprint_mb < 1024
     assert mlp.footprint_mb == pytest.approx(rss, rel=0.5)
     assert mlp.peak_mb >= mlp.footprint_mb
+
+
+def test_the_demo_script_imports_no_emulator_server() -> None:
+    """demo-mlp imports its CSV parser from the package: its cold start must not load moto."""
+    probe = "import sys, sm_bench_widgets.emulator.demo_io; print('moto' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_invoke_from_several_threads(mlp: HandlerWorker) -> None:

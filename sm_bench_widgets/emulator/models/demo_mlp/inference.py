@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from sm_bench_widgets.emulator.demo_io import csv_rows
+
 N_FEATURES = 4
 CSV = "text/csv"
 JSON = "application/json"
@@ -40,18 +42,6 @@ def model_fn(model_dir: str) -> dict[str, np.ndarray]:
     """Load the weights shipped next to this script."""
     with np.load(os.path.join(model_dir, "weights.npz")) as data:
         return {name: data[name] for name in data.files}
-
-
-def _rows_from_csv(text: str) -> list[list[float]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append([float(cell) for cell in line.split(",")])
-        except ValueError as exc:
-            raise InferenceError(f"row {number} is not numeric CSV: {line.strip()[:80]!r}") from exc
-    return rows
 
 
 def _rows_from_json(text: str) -> list:
@@ -92,7 +82,7 @@ def input_fn(request_body: str | bytes, request_content_type: str) -> np.ndarray
     if isinstance(request_body, bytes | bytearray):
         request_body = bytes(request_body).decode("utf-8")
     if media == CSV:
-        return _as_matrix(_rows_from_csv(request_body))
+        return _as_matrix(csv_rows(request_body))
     if media == JSON:
         return _as_matrix(_rows_from_json(request_body))
     raise UnsupportedMediaType(
