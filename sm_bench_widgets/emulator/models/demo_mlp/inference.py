@@ -1,7 +1,8 @@
 """demo-mlp: a SageMaker inference script serving a small numpy MLP (4 features -> 1 value).
 
 Follows the SageMaker inference-toolkit convention (model_fn, input_fn, predict_fn,
-output_fn), so it runs unchanged in a SageMaker framework container or the local emulator.
+output_fn), so it runs in a SageMaker framework container or the local emulator; it reads
+CSV with the emulator's own parser, so a container needs ``sm_bench_widgets`` installed.
 Requests: ``text/csv`` (one row of 4 numbers per line) or ``application/json``
 (``{"instances": [[x0, x1, x2, x3], ...]}``). Responses: CSV (one prediction per line) or
 JSON (``{"predictions": [...]}``), in the request's type unless Accept asks otherwise.
