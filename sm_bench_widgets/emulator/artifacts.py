@@ -27,12 +27,12 @@ class ArtifactError(Exception):
 
 def read_s3_object(account: str, url: str) -> bytes:
     """The bytes of ``s3://bucket/key`` in the emulator's S3 for ``account``."""
-    from moto.s3.models import s3_backends
+    from sm_bench_widgets.emulator import moto_adapter
 
     parsed = urlparse(url)
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
     try:
-        obj = s3_backends[account]["aws"].get_object(bucket, key)
+        obj = moto_adapter.s3_backend(account).get_object(bucket, key)
     except Exception as exc:
         raise ArtifactError(f"{url} cannot be read from the emulator's S3: {exc}") from exc
     if obj is None:

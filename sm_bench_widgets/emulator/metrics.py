@@ -102,8 +102,8 @@ class MetricsSink:
 
     def publish(self, region: str, rec: InvocationRecord) -> None:
         """Record one invocation's metrics in ``region``."""
-        from moto.cloudwatch.models import cloudwatch_backends
+        from sm_bench_widgets.emulator import moto_adapter
 
-        backend = cloudwatch_backends[self.account][region]
+        backend = moto_adapter.cloudwatch_backend(self.account, region)
         for namespace, data in datums(rec).items():
             backend.put_metric_data(namespace, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sm_bench_widgets.emulator import moto_adapter
 from sm_bench_widgets.emulator.pool import VariantSettings
 
 
@@ -14,9 +15,7 @@ class NotServerless(Exception):
 
 def sagemaker_backend(account: str, region: str) -> Any:
     """moto's SageMaker backend for ``account`` and ``region``."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    return sagemaker_backends[account][region]
+    return moto_adapter.sagemaker_backend(account, region)
 
 
 @dataclass
@@ -62,5 +61,5 @@ def variant_state(backend: Any, endpoint: Any, target_variant: str | None = None
         config_name=endpoint.endpoint_config_name,
         settings=settings,
         model_name=model_name,
-        model=backend._models.get(model_name),
+        model=moto_adapter.sagemaker_models(backend).get(model_name),
     )

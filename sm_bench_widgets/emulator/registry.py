@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from sm_bench_widgets.emulator import artifacts
+from sm_bench_widgets.emulator import artifacts, moto_adapter
 from sm_bench_widgets.emulator.profiles import ModelProfile
 from sm_bench_widgets.emulator.runtimes import HandlerSpec, ModelSpec, ProfileSpec
 
@@ -121,7 +121,7 @@ class ModelRegistry:
             todo = [(n, c) for n, c in self.containers.items() if n not in done]
             done.update(n for n, _ in todo)
         for name, container in todo:
-            if name in backend._models:
+            if name in moto_adapter.sagemaker_models(backend):
                 continue
             backend.create_model(
                 model_name=name,

@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from sm_bench_widgets.emulator import cw_percentiles
+from sm_bench_widgets.emulator import cw_percentiles, moto_adapter
 from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
@@ -58,10 +58,7 @@ def _release_account(account: str) -> None:
 
 def wipe_moto_account(account: str) -> None:
     """Forget every moto backend (all services, all regions) of ``account``."""
-    from moto.core.base_backend import BackendDict
-
-    for backend_dict in list(BackendDict._instances):
-        backend_dict.pop(account, None)
+    moto_adapter.wipe_account(account)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -152,8 +149,6 @@ class LocalServerless:
         """Start serving on a background thread; returns self."""
         if self._server is not None:
             return self
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         cw_percentiles.install()
         self.account = _claim_account()
         wipe_moto_account(self.account)
@@ -162,7 +157,7 @@ class LocalServerless:
         )
         self.lifecycle = EndpointLifecycle(self.dataplane, self.clock, self.creation_delay)
         app = EmulatorApp(
-            DomainDispatcherApplication(create_backend_app),
+            moto_adapter.server_app(),
             self.dataplane,
             self.lifecycle,
             self.registry,

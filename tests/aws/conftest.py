@@ -9,6 +9,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.emulator import moto_adapter
 
 TEST_ACCOUNT = "210987654321"
 ROLE_ARN = f"arn:aws:iam::{TEST_ACCOUNT}:role/sm-bench-test"
@@ -47,10 +48,7 @@ def _pin_account(request, **kwargs) -> None:
 
 def wipe_test_account() -> None:
     """Forget every moto backend of the test account (all services and regions)."""
-    from moto.core.base_backend import BackendDict
-
-    for backend_dict in list(BackendDict._instances):
-        backend_dict.pop(TEST_ACCOUNT, None)
+    moto_adapter.wipe_account(TEST_ACCOUNT)
 
 
 @pytest.fixture

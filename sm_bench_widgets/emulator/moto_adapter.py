@@ -1,0 +1,214 @@
+"""The emulator's one door into moto's internals.
+
+moto's public surface is its decorators, ``ThreadedMotoServer`` and ``moto.backends.
+get_backend``; the emulator needs a little more: the WSGI app moto's server is built from
+(to put the data plane in front of it), a SageMaker backend's models (``_models``), the
+registry of every backend (``BackendDict._instances``, to forget one account), and two
+hooks in CloudWatch to compute percentile statistics. Every such name is used here and
+nowhere else; ``compatibility_problems()`` says which of them a moto release lacks.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+PROBE_ACCOUNT = "000000000000"  # account used (and forgotten) by compatibility_problems()
+
+SAGEMAKER_BACKEND_ATTRS = ("_models", "endpoints", "endpoint_configs", "create_model")
+STATISTICS_ATTRS = ("get_statistics_for_type", "metric_single_values_list", "stats")
+RESPONSE_ATTRS = ("get_metric_statistics", "_get_param", "_get_int_param", "cloudwatch_backend")
+BACKEND_STATISTICS_PARAMS = (
+    "namespace",
+    "metric_name",
+    "start_time",
+    "end_time",
+    "period",
+    "stats",
+    "dimensions",
+    "unit",
+)
+
+
+# -- backends --------------------------------------------------------------------------------
+def sagemaker_backend(account: str, region: str) -> Any:
+    """moto's SageMaker backend for ``account`` and ``region``."""
+    from moto.backends import get_backend
+
+    return get_backend("sagemaker")[account][region]
+
+
+def cloudwatch_backend(account: str, region: str) -> Any:
+    """moto's CloudWatch backend for ``account`` and ``region``."""
+    from moto.backends import get_backend
+
+    return get_backend("cloudwatch")[account][region]
+
+
+def s3_backend(account: str) -> Any:
+    """moto's S3 backend for ``account`` (one for all regions of the partition)."""
+    from moto.backends import get_backend
+
+    return get_backend("s3")[account]["aws"]
+
+
+def sagemaker_models(backend: Any) -> dict[str, Any]:
+    """The SageMaker Models a backend holds, by name (moto keeps them in ``_models``)."""
+    return backend._models
+
+
+def wipe_account(account: str) -> None:
+    """Forget every moto backend (all services, all regions) of ``account``."""
+    from moto.core.base_backend import BackendDict
+
+    for backend_dict in list(BackendDict._instances):
+        backend_dict.pop(account, None)
+
+
+def server_app() -> Callable[..., Any]:
+    """A WSGI app serving every moto service, as moto's own server builds it."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+# -- CloudWatch statistics -------------------------------------------------------------------
+def add_cloudwatch_statistics(
+    parse: Callable[[str], float | None],
+    compute: Callable[[list[float], float], float | None],
+) -> None:
+    """Make moto's CloudWatch answer the statistics ``parse`` recognises (e.g. ``p99``).
+
+    ``parse`` maps a statistic name to its parameter (None for names moto handles) and
+    ``compute`` a period's single values and that parameter to the value. Both
+    GetMetricData (``Stat``) and GetMetricStatistics (``ExtendedStatistics``) then answer
+    them; moto's own statistics are left as they are. Call once per process.
+    """
+    from moto.cloudwatch import models, responses
+
+    _extend_statistics(models.Statistics, parse, compute)
+    _extend_get_metric_statistics(responses.CloudWatchResponse, parse)
+
+
+def _extend_statistics(
+    cls: Any,
+    parse: Callable[[str], float | None],
+    compute: Callable[[list[float], float], float | None],
+) -> None:
+    original = cls.get_statistics_for_type
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        q = parse(stat)
+        if q is None:
+            return original(self, stat)
+        return compute(self.metric_single_values_list, q)
+
+    def extended_statistics(self: Any) -> dict[str, float] | None:
+        wanted = {s: q for s in self.stats if (q := parse(s)) is not None}
+        if not wanted:
+            return None
+        values = self.metric_single_values_list
+        out = {s: compute(values, q) for s, q in wanted.items()}
+        return {k: v for k, v in out.items() if v is not None} or None
+
+    cls.get_statistics_for_type = get_statistics_for_type
+    cls.extended_statistics = property(extended_statistics)
+
+
+def _extend_get_metric_statistics(cls: Any, parse: Callable[[str], float | None]) -> None:
+    original = cls.get_metric_statistics
+
+    def get_metric_statistics(self: Any) -> Any:
+        extended = self._get_param("ExtendedStatistics") or []
+        if not extended:
+            return original(self)
+        from moto.cloudwatch.exceptions import InvalidParameterValue
+        from moto.core.responses import ActionResult
+
+        for stat in extended:
+            if parse(stat) is None:
+                raise InvalidParameterValue(
+                    f"The value {stat} for parameter ExtendedStatistics is not supported."
+                )
+        metric_name = self._get_param("MetricName")
+        datapoints = self.cloudwatch_backend.get_metric_statistics(
+            self._get_param("Namespace"),
+            metric_name,
+            self._get_param("StartTime"),
+            self._get_param("EndTime"),
+            self._get_int_param("Period"),
+            list(self._get_param("Statistics", [])) + list(extended),
+            unit=self._get_param("Unit"),
+            dimensions=self._get_param("Dimensions", []),
+        )
+        return ActionResult({"Label": metric_name, "Datapoints": datapoints})
+
+    cls.get_metric_statistics = get_metric_statistics
+
+
+# -- compatibility ---------------------------------------------------------------------------
+def compatibility_problems() -> list[str]:
+    """What this moto lacks of the internals used here (empty when all is in place)."""
+    import moto
+
+    where = f"moto {moto.__version__}"
+    problems: list[str] = []
+
+    def check(label: str, probe: Callable[[], object]) -> Any:
+        try:
+            return probe()
+        except Exception as exc:  # noqa: BLE001 - any failure is a problem to report
+            problems.append(f"{where}: {label}: {exc!r}")
+            return None
+
+    check("moto.moto_server.werkzeug_app DomainDispatcherApplication", server_app)
+    registry = check(
+        "moto.core.base_backend.BackendDict._instances",
+        lambda: import_module("moto.core.base_backend").BackendDict._instances,
+    )
+    if registry is not None and not hasattr(registry, "__iter__"):
+        problems.append(f"{where}: BackendDict._instances is not a collection")
+    try:
+        backend = check(
+            "get_backend('sagemaker')", lambda: sagemaker_backend(PROBE_ACCOUNT, "us-east-1")
+        )
+        check("get_backend('cloudwatch')", lambda: cloudwatch_backend(PROBE_ACCOUNT, "us-east-1"))
+        check("get_backend('s3')", lambda: s3_backend(PROBE_ACCOUNT))
+        for name in SAGEMAKER_BACKEND_ATTRS if backend is not None else ():
+            if not hasattr(backend, name):
+                problems.append(f"{where}: SageMaker backend has no {name}")
+    finally:
+        check("forgetting an account", lambda: wipe_account(PROBE_ACCOUNT))
+    models = check("moto.cloudwatch.models", lambda: import_module("moto.cloudwatch.models"))
+    if models is not None:
+        stats = check(
+            "moto.cloudwatch.models.Statistics([], None)", lambda: models.Statistics([], None)
+        )
+        for name in STATISTICS_ATTRS if stats is not None else ():
+            if not hasattr(stats, name):
+                problems.append(f"{where}: cloudwatch Statistics has no {name}")
+        method = getattr(getattr(models, "CloudWatchBackend", None), "get_metric_statistics", None)
+        params = set(inspect.signature(method).parameters) if method else set()
+        missing = [p for p in BACKEND_STATISTICS_PARAMS if p not in params]
+        if missing:
+            problems.append(
+                f"{where}: CloudWatchBackend.get_metric_statistics lacks parameters {missing}"
+            )
+    responses = check(
+        "moto.cloudwatch.responses", lambda: import_module("moto.cloudwatch.responses")
+    )
+    response_cls = getattr(responses, "CloudWatchResponse", None)
+    for name in RESPONSE_ATTRS:
+        if response_cls is None or not hasattr(response_cls, name):
+            problems.append(f"{where}: CloudWatchResponse has no {name}")
+    check(
+        "moto.core.responses.ActionResult",
+        lambda: import_module("moto.core.responses").ActionResult,
+    )
+    check(
+        "moto.cloudwatch.exceptions.InvalidParameterValue",
+        lambda: import_module("moto.cloudwatch.exceptions").InvalidParameterValue,
+    )
+    return problems
