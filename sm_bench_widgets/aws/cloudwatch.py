@@ -234,24 +234,20 @@ def _get_metric_data(
                 }
             )
     rows: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "MetricDataQueries": queries,
-        "StartTime": begin,
-        "EndTime": finish,
-        "ScanBy": "TimestampAscending",
-    }
-    while True:
-        response = cw.get_metric_data(**kwargs)
-        for result in response.get("MetricDataResults", []):
+    pages = cw.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries,
+        StartTime=begin,
+        EndTime=finish,
+        ScanBy="TimestampAscending",
+    )
+    for page in pages:
+        for result in page.get("MetricDataResults", []):
             metric, stat = meaning[result["Id"]]
             for stamp, value in zip(
                 result.get("Timestamps", []), result.get("Values", []), strict=False
             ):
                 rows.append(_row(metric, stat, stamp, value))
-        token = response.get("NextToken")
-        if not token:
-            return rows
-        kwargs["NextToken"] = token
+    return rows
 
 
 def _get_metric_statistics(

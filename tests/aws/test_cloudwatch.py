@@ -137,6 +137,34 @@ def test_percentile_failure_falls_back_to_plain_statistics(target, monkeypatch):
     assert len(asked) == 3 and "p90" not in asked[2]  # not asked again
 
 
+def test_every_page_of_get_metric_data_is_read(target):
+    earlier = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
+    tokens = []
+
+    def first_page_then_moto(params):
+        tokens.append(params.get("NextToken"))
+        if params.get("NextToken"):
+            return None  # moto answers the second page
+        qid = next(
+            q["Id"]
+            for q in params["MetricDataQueries"]
+            if q["MetricStat"]["Metric"]["MetricName"] == "ModelLatency"
+            and q["MetricStat"]["Stat"] == "Maximum"
+        )
+        results = [{"Id": qid, "Timestamps": [earlier], "Values": [7.0], "StatusCode": "Complete"}]
+        return {"MetricDataResults": results, "NextToken": "page-2"}
+
+    inject(target, "GetMetricData", first_page_then_moto, service="cloudwatch")
+    _publish(target, "ep-pages", [1000.0, 3000.0])
+    frame = fetch_endpoint_metrics(
+        target, "ep-pages", time.time() - 120, time.time(), wait=0, percentiles=()
+    )
+    assert tokens == [None, "page-2"]
+    first = frame[(frame.statistic == "Maximum") & (frame.timestamp == earlier)]
+    assert first.value.tolist() == [7.0]
+    assert _value(frame, "ModelLatency", "Average").value == 2000.0
+
+
 def test_access_denied_falls_back_to_get_metric_statistics(target):
     inject(target, "GetMetricData", lambda p: ("AccessDenied", "no"), service="cloudwatch")
     _publish(target, "ep-s", [1000.0, 2000.0])
