@@ -1,12 +1,16 @@
-"""The public API: ``run_benchmark`` (blocking) and ``start_benchmark`` (a ``RunHandle``).
+"""The public API: ``run_benchmark`` (blocking), ``start_benchmark`` and ``resume_benchmark``
+(a ``RunHandle``), ``check_config`` and ``estimate_benchmark`` (before a run), and the
+events a handle's subscribers receive.
 
 Every check of the configuration and the payload examples happens before any AWS call;
 then the model is looked up, then the run starts in a background thread. Without a
-target, AWS is reached as boto3 finds it (region, profile, ``AWS_ENDPOINT_URL``).
+target, AWS is reached as boto3 finds it (region, profile, ``AWS_ENDPOINT_URL``). Faces
+(the panel, the CLI) use this module only, as a script does.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +19,43 @@ from typing import TYPE_CHECKING, Any
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import check_model
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.engine.runner import RunFailed, Runner, RunOptions, prepare
+from sm_bench_widgets.engine.events import (
+    Event,
+    InvocationBatch,
+    PhaseStarted,
+    RunEnded,
+    RunError,
+    RunStarted,
+    TrialEnded,
+    TrialStarted,
+)
+from sm_bench_widgets.engine.options import RunFailed, RunOptions, check_config, prepare
+from sm_bench_widgets.engine.orchestrator import Orchestrator
+from sm_bench_widgets.engine.resume import resume_point
+from sm_bench_widgets.estimate import Estimate, estimate_benchmark
 
 if TYPE_CHECKING:
     from sm_bench_widgets.result import BenchmarkResult
 
-__all__ = ["RunFailed", "RunHandle", "RunOptions", "run_benchmark", "start_benchmark"]
+__all__ = [
+    "Estimate",
+    "Event",
+    "InvocationBatch",
+    "PhaseStarted",
+    "RunEnded",
+    "RunError",
+    "RunFailed",
+    "RunHandle",
+    "RunOptions",
+    "RunStarted",
+    "TrialEnded",
+    "TrialStarted",
+    "check_config",
+    "estimate_benchmark",
+    "resume_benchmark",
+    "run_benchmark",
+    "start_benchmark",
+]
 
 
 class RunHandle:
@@ -28,11 +63,11 @@ class RunHandle:
 
     ``subscribe(callback)`` replays the run's past events (all but invocation batches,
     whose rows are in ``result``) and then passes each new event; callbacks run in the
-    runner's threads and their exceptions never stop the run.
+    engine's threads and their exceptions never stop the run.
     """
 
-    def __init__(self, runner: Runner):
-        self._runner = runner
+    def __init__(self, run: Orchestrator):
+        self._run = run
         self._final: BenchmarkResult | None = None
 
     def __repr__(self) -> str:
@@ -41,46 +76,46 @@ class RunHandle:
     @property
     def run_id(self) -> str:
         """The run's short id (also in endpoint names and tags)."""
-        return self._runner.run_id
+        return self._run.run_id
 
     @property
     def run_dir(self) -> Path:
-        """Where the run store keeps this run's files."""
-        return self._runner.run_dir
+        """Where the run store keeps this run's files (``resume_benchmark`` reads them)."""
+        return self._run.run_dir
 
     @property
     def status(self) -> str:
         """running, stopping, completed, stopped or failed."""
-        if not self._runner.done.is_set():
-            return "stopping" if self._runner.stop_event.is_set() else "running"
-        return self._runner.status
+        if not self._run.done.is_set():
+            return "stopping" if self._run.stop_event.is_set() else "running"
+        return self._run.status
 
     @property
     def error(self) -> BaseException | None:
         """The exception that failed the run, if it failed."""
-        return self._runner.error
+        return self._run.error
 
     @property
     def errors(self) -> list[str]:
         """Every error message reported so far (failed endpoints, trials, cleanup)."""
-        return self._runner.errors
+        return self._run.errors
 
     @property
     def done(self) -> bool:
         """True once the run is over and its endpoints are deleted."""
-        return self._runner.done.is_set()
+        return self._run.done.is_set()
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for each event; returns a function to unsubscribe."""
-        return self._runner.bus.subscribe(callback)
+        return self._run.bus.subscribe(callback)
 
     def stop(self) -> None:
         """End the load soon (in-flight requests finish), delete endpoints, keep results."""
-        self._runner.stop()
+        self._run.stop()
 
     def wait(self, timeout: float | None = None) -> BenchmarkResult | None:
         """The final result once the run is over, or None if ``timeout`` passed first."""
-        if not self._runner.wait(timeout):
+        if not self._run.wait(timeout):
             return None
         return self.result
 
@@ -91,21 +126,21 @@ class RunHandle:
 
         if self._final is not None:
             return self._final
-        runner = self._runner
-        done = runner.done.is_set()
+        run = self._run
+        done = run.done.is_set()
         result = BenchmarkResult(
-            runner.config,
-            runner.invocations(),
-            cloudwatch=runner.cloudwatch(),
+            run.config,
+            run.invocations(),
+            cloudwatch=run.cloudwatch(),
             run_id=self.run_id,
             run_dir=self.run_dir,
-            emulated=runner.emulated,
+            emulated=run.emulated,
             status=self.status,
-            stop_reasons=runner.stop_reasons,
-            started_at=runner.started_at,
-            ended_at=runner.ended_at,
-            region=runner.region,
-            errors=runner.errors,
+            stop_reasons=run.stop_reasons,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            region=run.region,
+            errors=run.errors,
         )
         if done:
             self._final = result
@@ -124,9 +159,31 @@ def start_benchmark(
     sampler = prepare(config, options.seed)
     target = target or Target.from_environment()
     check_model(target, config.model_name)
-    runner = Runner(config, target, options, sampler)
-    runner.start()
-    return RunHandle(runner)
+    run = Orchestrator(config, target, options, sampler)
+    run.start()
+    return RunHandle(run)
+
+
+def resume_benchmark(
+    run_dir: str | os.PathLike[str],
+    target: Target | None = None,
+    *,
+    options: RunOptions | None = None,
+) -> RunHandle:
+    """Carry on a run that was stopped, failed or killed, from its run directory.
+
+    Endpoints the earlier process left live are deleted first; trials that ended for a
+    reason of their own keep their results, the others run again on fresh endpoints with
+    the invocations already stored counted towards their budget. The run keeps its id and
+    directory. Raises ``ConfigError`` for a directory that cannot be resumed (a completed
+    run, or none) and ``RunInUse`` while another process still runs it.
+    """
+    point = resume_point(run_dir)
+    target = target or Target.from_environment()
+    check_model(target, point.config.model_name)
+    run = Orchestrator.resume(point, target, options)
+    run.start()
+    return RunHandle(run)
 
 
 def run_benchmark(
@@ -141,10 +198,15 @@ def run_benchmark(
     Ctrl-C stops the run, deletes its endpoints (results so far stay in the run
     directory) and raises ``KeyboardInterrupt``. A run that fails raises ``RunFailed``.
     """
-    handle = start_benchmark(config, target, options=options)
+    return follow(start_benchmark(config, target, options=options), progress)
+
+
+def follow(handle: RunHandle, progress: bool = True) -> BenchmarkResult:
+    """Wait for ``handle``'s run in the foreground (``progress``: tqdm bars) and return its
+    result; Ctrl-C stops it and deletes its endpoints, a failed run raises ``RunFailed``."""
     try:  # from here on, Ctrl-C must stop the run so its endpoints are deleted
         if progress:
-            from sm_bench_widgets.engine.progress import ProgressBars
+            from sm_bench_widgets.progress import ProgressBars
 
             handle.subscribe(ProgressBars())
         while not handle.done:  # short waits keep the main thread responsive to Ctrl-C

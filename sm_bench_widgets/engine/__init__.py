@@ -1,1 +1,1 @@
-"""Plan, load patterns, runner, events and the run store."""
+"""The engine: plan, run steps and their orchestrator, load patterns, events, run store."""

@@ -9,15 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sm_bench_widgets.engine.plan import Trial
+
 
 @dataclass(frozen=True)
 class RunStarted:
-    """A run began: its id, directory and the planned trials (as dicts)."""
+    """A run began (or ``resumed`` from its run directory): id, directory, planned trials."""
 
     run_id: str
     run_dir: str
     trials: list[dict[str, Any]]
     emulated: bool
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,17 +33,15 @@ class PhaseStarted:
 
 
 @dataclass(frozen=True)
-class TrialStarted:
-    """A trial's endpoint is InService and load begins."""
+class TrialStarted(Trial):
+    """A trial's endpoint is InService and load begins: the trial and its endpoint's name."""
 
-    trial_id: str
-    phase: str
-    memory_size: int
-    max_concurrency: int
-    provisioned_concurrency: int
-    clients: int
     endpoint_name: str
-    max_invocations: int
+
+    @classmethod
+    def of(cls, trial: Trial, endpoint_name: str) -> TrialStarted:
+        """The event announcing ``trial`` on ``endpoint_name``."""
+        return cls(**trial.to_dict(), endpoint_name=endpoint_name)
 
 
 @dataclass(frozen=True)

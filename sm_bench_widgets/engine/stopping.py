@@ -96,7 +96,7 @@ class TrialState:
         """Why the trial ended, once its load returned."""
         if self.stop_reason is not None:
             return self.stop_reason
-        if self.load.run_stop.is_set() and self.load.issued < self.trial.max_invocations:
+        if self.load.run_stop.is_set() and self.load.issued < self.load.max_invocations:
             return STOPPED
         return MAX_INVOCATIONS
 

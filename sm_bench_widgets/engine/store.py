@@ -11,6 +11,8 @@ Layout of one run directory, ``<result_save_path>/sm-bench-results/<run_id>/``:
   appended and flushed per batch while the run goes on.
 - ``cloudwatch.jsonl``: CloudWatch rows (``schema.CLOUDWATCH_COLUMNS``) appended per
   endpoint as they are fetched; ``cloudwatch.csv`` is the same data written at the end.
+- ``payloads.jsonl``: the invoke-argument examples the run draws from (binary bodies as
+  base64), so a run can be resumed, or its job run elsewhere, without the original file.
 - ``status.json``: ``status`` (running, completed, stopped, failed), ``updated``,
   ``invocations`` count and ``errors`` (messages); replaced atomically on each update.
 
@@ -34,6 +36,8 @@ import pandas as pd
 from sm_bench_widgets.frames import cloudwatch_frame, invocations_frame
 
 RESULTS_DIRNAME = "sm-bench-results"
+PAYLOADS_FILENAME = "payloads.jsonl"
+LOCK_FILENAME = ".lock"
 
 
 def run_directory(result_save_path: str | os.PathLike[str], run_id: str) -> Path:
@@ -62,12 +66,33 @@ def _dumps(obj: Any) -> str:
     return json.dumps(_jsonable(obj), default=str, allow_nan=False)
 
 
+class RunInUse(RuntimeError):
+    """Another live process holds the run directory (a run cannot be written twice)."""
+
+
+def _lock(run_dir: Path) -> Any:
+    """An exclusive lock on ``run_dir`` held while the store is open; the OS drops it when
+    the process dies, so a killed run's directory can be resumed."""
+    handle = open(run_dir / LOCK_FILENAME, "a")  # noqa: SIM115
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RunInUse(f"the run in {run_dir} is still running in another process") from None
+    return handle
+
+
 class RunStore:
     """Writes one run directory; thread-safe; every append is flushed before returning."""
 
     def __init__(self, run_dir: str | os.PathLike[str]):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._held = _lock(self.run_dir)
         self._lock = threading.Lock()
         self._count = 0
         self._errors: list[str] = []
@@ -83,6 +108,18 @@ class RunStore:
             json.dumps(_jsonable(data), indent=2, default=str)
         )
         self.write_status()
+
+    def write_payloads(self, examples: list[dict[str, Any]]) -> None:
+        """Write ``payloads.jsonl``: the examples the run draws from."""
+        from sm_bench_widgets.payloads import write_jsonl
+
+        write_jsonl(examples, self.run_dir / PAYLOADS_FILENAME)
+
+    def continue_from(self, count: int, errors: list[str]) -> None:
+        """Carry on a run an earlier process wrote: its ``count`` of rows and its errors."""
+        with self._lock:
+            self._count = count
+            self._errors = list(errors)
 
     def update_config(self, **meta: Any) -> None:
         """Replace some run metadata in ``config.json`` (atomically)."""
@@ -149,6 +186,7 @@ class RunStore:
         cw = _read_jsonl(self.run_dir / "cloudwatch.jsonl")
         cloudwatch_frame([pd.DataFrame(cw)]).to_csv(self.run_dir / "cloudwatch.csv", index=False)
         self.write_status(status, finished=time.time())
+        self._held.close()
 
 
 @dataclass

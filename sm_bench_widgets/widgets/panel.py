@@ -18,16 +18,14 @@ from typing import Any
 
 import ipywidgets as w
 
-from sm_bench_widgets import charts
-from sm_bench_widgets.analysis.pricing import PRICE_TABLE, get_prices
-from sm_bench_widgets.api import RunHandle, start_benchmark
+from sm_bench_widgets import api, charts
+from sm_bench_widgets.api import RunHandle, estimate_benchmark, start_benchmark
 from sm_bench_widgets.charts import enable_offline
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
-from sm_bench_widgets.engine import events as ev
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.card import RecommendationCard
 from sm_bench_widgets.widgets.dashboard import Dashboard
-from sm_bench_widgets.widgets.estimate import estimate, estimate_html, rates_from_prices
+from sm_bench_widgets.widgets.estimate import estimate_html
 from sm_bench_widgets.widgets.exports import ExportButtons
 from sm_bench_widgets.widgets.fields import flag_markup
 from sm_bench_widgets.widgets.form import ConfigForm
@@ -220,19 +218,16 @@ class BenchmarkPanel(w.VBox):
             else None
         )
         try:
-            prices = get_prices(
-                region if region in PRICE_TABLE else "us-east-1", config.pricing_overrides
+            est = estimate_benchmark(
+                config,
+                latency_ms=float(self.assumed_latency.value),
+                body_bytes=self.payloads.max_body_bytes,
+                endpoint_setup_s=EMULATOR_SETUP_S if emulated else AWS_SETUP_S,
+                region=region,
             )
         except ConfigError as exc:
             self.estimate_html.value = flag_markup(str(exc))
             return
-        est = estimate(
-            config,
-            rates_from_prices(prices),
-            latency_ms=float(self.assumed_latency.value),
-            body_bytes=self.payloads.max_body_bytes,
-            endpoint_setup_s=EMULATOR_SETUP_S if emulated else AWS_SETUP_S,
-        )
         self.estimate = est
         self.estimate_html.value = estimate_html(est, emulated=emulated)
 
@@ -337,12 +332,12 @@ class BenchmarkPanel(w.VBox):
                 self.progress.apply(event)
             except Exception as exc:  # shown; the other events still apply
                 self._report_error(exc)
-            if isinstance(event, ev.InvocationBatch):
+            if isinstance(event, api.InvocationBatch):
                 rows.extend(event.rows)
-            elif isinstance(event, ev.TrialEnded):
+            elif isinstance(event, api.TrialEnded):
                 trial_ended = True
                 self._stop_reasons[event.trial_id] = event.stop_reason
-            elif isinstance(event, ev.RunEnded):
+            elif isinstance(event, api.RunEnded):
                 run_ended = True
         try:
             if rows:

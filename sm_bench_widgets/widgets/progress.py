@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as w
 from tqdm.notebook import tqdm as notebook_tqdm
 
-from sm_bench_widgets.engine import events as ev
+from sm_bench_widgets import api
 
 PHASE_TITLES = {
     "cold_start": "Cold starts",
@@ -80,11 +80,11 @@ class ProgressView:
 
     def apply(self, event: Any) -> None:
         """Move bars and status for one runner event."""
-        if isinstance(event, ev.RunStarted):
+        if isinstance(event, api.RunStarted):
             self.trials_planned = len(event.trials)
             where = "the local emulator (emulated results)" if event.emulated else "AWS"
             self.set_status(f"Run {event.run_id} started on {where}.")
-        elif isinstance(event, ev.PhaseStarted):
+        elif isinstance(event, api.PhaseStarted):
             for phase in list(self.bars):
                 if phase != event.phase:
                     self._finish(phase)
@@ -92,14 +92,14 @@ class ProgressView:
             bar = self._bar(event.phase, event.max_invocations)
             _set_total(bar, max(event.max_invocations, self.counts[event.phase]))
             self.trials_planned = max(self.trials_planned, self.trials_done + event.trials)
-        elif isinstance(event, ev.TrialStarted):
+        elif isinstance(event, api.TrialStarted):
             self.set_status(
                 f"{PHASE_TITLES.get(event.phase, event.phase)}: {event.memory_size} MB, "
                 f"max concurrency {event.max_concurrency}, {event.clients} client(s) "
                 f"on {event.endpoint_name} ({self.trials_done} of "
                 f"{max(self.trials_planned, self.trials_done + 1)} trials done)"
             )
-        elif isinstance(event, ev.InvocationBatch):
+        elif isinstance(event, api.InvocationBatch):
             # cold-start probes belong to their trial: count them in the running phase
             phase = self.current or (event.rows[0].get("phase", "") if event.rows else "")
             n = len(event.rows)
@@ -109,12 +109,12 @@ class ProgressView:
                 if bar.total is not None and self.counts[phase] > bar.total:
                     _set_total(bar, self.counts[phase])
                 bar.update(n)
-        elif isinstance(event, ev.TrialEnded):
+        elif isinstance(event, api.TrialEnded):
             self.trials_done += 1
-        elif isinstance(event, ev.RunError):
+        elif isinstance(event, api.RunError):
             where = f" [{event.trial_id}]" if event.trial_id else ""
             self.add_error(("Fatal: " if event.fatal else "") + event.message + where)
-        elif isinstance(event, ev.RunEnded):
+        elif isinstance(event, api.RunEnded):
             self.close_bars()
             self.set_status(f"Run {event.status}. Results in {event.run_dir}")
 

@@ -10,8 +10,8 @@ import dataclasses
 import re
 from typing import Any
 
+from sm_bench_widgets.api import check_config
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
-from sm_bench_widgets.engine.plan import check_provisioned
 
 PAYLOAD_FIELD = "invoke_args_examples_file"
 _PAYLOAD_NAMES = ("invoke_args_examples", "invoke_args_examples_file", "payload_weights")
@@ -48,7 +48,7 @@ def check_values(
     for _ in range(max_rounds):
         try:
             config = BenchmarkConfig(**values)
-            check_provisioned(config)
+            check_config(config, runnable=False)
         except ConfigError as exc:
             config = None
             name = widget_field(exc.field)

@@ -127,14 +127,14 @@ def test_bad_input_fails_before_any_aws_resource(fresh_emulator, tmp_path):
 
 
 def test_a_stop_before_the_run_starts_creates_no_endpoint(fresh_emulator, tmp_path):
-    from sm_bench_widgets.engine.runner import Runner
+    from sm_bench_widgets.engine.orchestrator import Orchestrator
 
     target = fresh_emulator.target()
     created = []
     target.client("sagemaker").meta.events.register(
         "before-call.sagemaker.CreateEndpoint", lambda **kw: created.append(kw)
     )
-    runner = Runner(small_config(tmp_path), target)
+    runner = Orchestrator(small_config(tmp_path), target)
     runner.stop()
     runner.start()
     assert runner.wait(30)

@@ -9,6 +9,7 @@ import pytest
 from sm_bench_widgets.adapters import altair_jupyter
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine import events as ev
+from sm_bench_widgets.engine.plan import plan_stability
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.dashboard import Dashboard
 from sm_bench_widgets.widgets.live import EventBuffer, Refresher
@@ -156,7 +157,10 @@ def test_progress_bars_status_and_run_errors():
     view.apply(ev.RunStarted("r1", "/runs/r1", [{}, {}], emulated=True))
     assert "emulated" in view.status.value
     view.apply(ev.PhaseStarted("stability", trials=2, max_invocations=200))
-    view.apply(ev.TrialStarted("stability-m1024", "stability", 1024, 1, 0, 1, "ep-1", 100))
+    trial = plan_stability(
+        BenchmarkConfig(memory_sizes=[1024], stability_benchmark_invocations=100)
+    )
+    view.apply(ev.TrialStarted.of(trial[0], "ep-1"))
     assert "1024 MB" in view.status.value and "ep-1" in view.status.value
     view.apply(ev.InvocationBatch("stability-m1024", _rows(1024, 10.0, 30)))
     view.apply(ev.RunError("endpoint ep-2 failed: no capacity", "stability-m2048"))

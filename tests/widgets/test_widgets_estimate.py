@@ -6,13 +6,8 @@ import pytest
 
 from sm_bench_widgets.analysis.pricing import get_prices
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.widgets.estimate import (
-    Rates,
-    estimate,
-    estimate_html,
-    format_duration,
-    rates_from_prices,
-)
+from sm_bench_widgets.estimate import Rates, estimate, rates_from_prices
+from sm_bench_widgets.widgets.estimate import estimate_html, format_duration
 
 RATES = Rates(
     compute_per_gb_s=0.00002,

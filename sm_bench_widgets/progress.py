@@ -1,14 +1,15 @@
 """Progress bars (tqdm.auto: widgets in notebooks, text in a shell), one per phase.
 
-Subscribes to runner events only. A bar's total starts at the phase's invocation budget
-and shrinks as trials stop early, so it ends full.
+A face of the engine: it subscribes to a run's events (``RunHandle.subscribe``) only. A
+bar's total starts at the phase's invocation budget and shrinks as trials stop early, so
+it ends full.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sm_bench_widgets.engine.events import (
+from sm_bench_widgets.api import (
     InvocationBatch,
     PhaseStarted,
     RunEnded,
@@ -37,7 +38,9 @@ class ProgressBars:
 
         if isinstance(event, RunStarted):
             where = " on the local emulator (results are emulated)" if event.emulated else ""
-            tqdm.write(f"run {event.run_id}{where}; files in {event.run_dir}", file=self.file)
+            verb = "resumed" if event.resumed else "started"
+            text = f"run {event.run_id} {verb}{where}; files in {event.run_dir}"
+            tqdm.write(text, file=self.file)
         elif isinstance(event, PhaseStarted):
             self._close()
             self._per_trial = event.max_invocations // max(1, event.trials)

@@ -1,0 +1,65 @@
+"""Load steps: one stability trial (one sequential client), or the concurrency trials of one
+endpoint (closed-loop clients, one trial after another). Each ends its trials and releases
+its endpoint when done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sm_bench_widgets.analysis import stats
+from sm_bench_widgets.engine.context import RunContext
+from sm_bench_widgets.engine.loads import FirstWave, closed_loop, sequential
+from sm_bench_widgets.engine.plan import Trial
+from sm_bench_widgets.engine.steps.probe import probe_cold_starts
+from sm_bench_widgets.engine.steps.teardown import release
+from sm_bench_widgets.engine.stopping import TrialState
+
+
+def stability_trial(ctx: RunContext, trial: Trial, endpoint: str, state: TrialState) -> None:
+    """One cold probe, then one request after another until the trial stops."""
+    try:
+        invoker = ctx.invoker(trial, endpoint)
+        ctx.trial_started(trial, endpoint)
+        probe_cold_starts(ctx, invoker, state, k=1)
+        sequential(invoker, state.load, ctx.row_sink(state))
+        end_trial(ctx, trial, state.final_reason())
+    finally:
+        release(ctx, endpoint, [trial])
+
+
+def concurrency_endpoint(ctx: RunContext, group: list[Trial], endpoint: str) -> None:
+    """The trials of one endpoint in order: a cold-start burst first, then each trial's
+    closed-loop clients, the first wave of each marking the instances it had to start."""
+    try:
+        warm = group[0].provisioned_concurrency  # instances known to be warm
+        for i, trial in enumerate(group):
+            if ctx.stop_event.is_set():
+                break
+            state = ctx.new_state(trial)
+            invoker = ctx.invoker(trial, endpoint)
+            ctx.trial_started(trial, endpoint)
+            if i == 0:
+                k = min(ctx.config.cold_start_probes, trial.max_concurrency)
+                warm = max(warm, probe_cold_starts(ctx, invoker, state, k, warm))
+            wave = min(trial.clients, trial.max_concurrency)
+            first_wave = FirstWave(trial.clients, wave - warm, ctx.row_sink(state))
+            closed_loop(
+                invoker, trial.clients, state.load, first_wave, backoff=state.throttle_backoff
+            )
+            first_wave.close()
+            warm = max(warm, wave)
+            end_trial(ctx, trial, state.final_reason())
+    finally:
+        release(ctx, endpoint, group)
+
+
+def end_trial(ctx: RunContext, trial: Trial, reason: str) -> None:
+    """End ``trial`` for ``reason`` with the summary row of all its invocations."""
+    ctx.batcher.flush()
+    df = ctx.rows.frame({trial.trial_id})
+    summary: dict[str, Any] = {}
+    if not df.empty:
+        table = stats.summarize(df, {trial.trial_id: reason}, confidence=ctx.config.confidence)
+        if len(table):
+            summary = table.iloc[0].to_dict()
+    ctx.end_trial(trial.trial_id, reason, summary=summary)

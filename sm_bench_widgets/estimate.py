@@ -1,0 +1,149 @@
+"""Upper bounds on what a benchmark itself costs and how long it takes, before launch.
+
+Pure functions of a ``BenchmarkConfig``, a few unit rates and an assumed per-invocation
+latency, so the panel can show them as the form changes and tests can check the numbers.
+Scripts and the panel call the same ``estimate_benchmark``. The bounds assume the worst
+plan the config allows: every trial runs to its configured invocation count, trials run
+one after another, and the concurrency benchmark runs at the largest memory size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine.plan import Trial, plan_concurrency, plan_stability
+
+GB = 1024**3
+INVOCATION_TIMEOUT_S = 60.0  # serverless containers must answer within 60 s
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Unit prices the estimate needs (USD), taken from the pricing table."""
+
+    compute_per_gb_s: float
+    data_in_per_gb: float
+    data_out_per_gb: float
+    provisioned_per_gb_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run may use at most: endpoints, invocations, billed compute, money and time."""
+
+    endpoints: int
+    trials: int
+    max_invocations: int
+    compute_gb_s: float
+    compute_usd: float
+    data_usd: float
+    provisioned_usd: float
+    duration_s: float
+    timeout_compute_usd: float
+    latency_ms: float
+
+    @property
+    def total_usd(self) -> float:
+        """Everything billed at most, at the assumed latency."""
+        return self.compute_usd + self.data_usd + self.provisioned_usd
+
+
+def planned_trials(config: BenchmarkConfig) -> list[Trial]:
+    """Every trial the config may run, the concurrency phase at the largest memory size."""
+    trials = plan_stability(config)
+    if config.include_concurrency_benchmark or config.provisioned_concurrency:
+        trials += plan_concurrency(config, max(config.memory_sizes))
+    return trials
+
+
+def trial_duration_s(trial: Trial, latency_s: float, pause_s: float) -> float:
+    """Longest load time of one trial: sequential steps of ``latency + pause`` per slot."""
+    slots = max(1, min(trial.clients, trial.max_concurrency))
+    return math.ceil(trial.max_invocations / slots) * (latency_s + pause_s)
+
+
+def estimate(
+    config: BenchmarkConfig,
+    rates: Rates,
+    latency_ms: float = 1000.0,
+    body_bytes: int = 0,
+    endpoint_setup_s: float = 240.0,
+) -> Estimate:
+    """Upper bounds for ``config`` when no invocation takes longer than ``latency_ms``.
+
+    ``body_bytes`` is the largest request body (responses are assumed no larger);
+    ``endpoint_setup_s`` is how long creating and deleting one endpoint may take (a few
+    minutes on AWS, about a second on the emulator).
+    """
+    trials = planned_trials(config)
+    latency_s = latency_ms / 1000.0
+    probes = config.cold_start_probes
+    invocations = 0
+    gb_s = 0.0
+    timeout_gb_s = 0.0
+    duration = 0.0
+    provisioned_gb_s = 0.0
+    endpoints: dict[str, list[Trial]] = {}
+    for t in trials:
+        endpoints.setdefault(t.endpoint_key, []).append(t)
+    for group in endpoints.values():
+        first = group[0]
+        memory_gb = first.memory_size / 1024
+        n = sum(t.max_invocations for t in group) + probes
+        invocations += n
+        gb_s += n * latency_s * memory_gb
+        timeout_gb_s += n * INVOCATION_TIMEOUT_S * memory_gb
+        held = config.cold_start_delay + sum(
+            trial_duration_s(t, latency_s, config.invocation_pause) for t in group
+        )
+        held += probes * latency_s
+        duration += endpoint_setup_s + held
+        provisioned_gb_s += first.provisioned_concurrency * memory_gb * held
+    data_usd = invocations * body_bytes / GB * (rates.data_in_per_gb + rates.data_out_per_gb)
+    return Estimate(
+        endpoints=len(endpoints),
+        trials=len(trials),
+        max_invocations=invocations,
+        compute_gb_s=gb_s,
+        compute_usd=gb_s * rates.compute_per_gb_s,
+        data_usd=data_usd,
+        provisioned_usd=provisioned_gb_s * rates.provisioned_per_gb_s,
+        duration_s=duration,
+        timeout_compute_usd=timeout_gb_s * rates.compute_per_gb_s,
+        latency_ms=latency_ms,
+    )
+
+
+def rates_from_prices(prices: Any) -> Rates:
+    """The unit rates read from a pricing table entry (``analysis.pricing.Prices``)."""
+    return Rates(
+        compute_per_gb_s=float(prices.compute_per_gb_second),
+        data_in_per_gb=float(prices.data_in_per_gb),
+        data_out_per_gb=float(prices.data_out_per_gb),
+        provisioned_per_gb_s=float(prices.provisioned_per_gb_second),
+    )
+
+
+def estimate_benchmark(
+    config: BenchmarkConfig,
+    latency_ms: float = 1000.0,
+    body_bytes: int = 0,
+    endpoint_setup_s: float = 240.0,
+    region: str | None = None,
+) -> Estimate:
+    """Upper bounds for ``config`` at the prices of ``region`` (the config's region first;
+    regions without a price entry use us-east-1's), with the config's price overrides."""
+    from sm_bench_widgets.analysis.pricing import PRICE_TABLE, get_prices
+
+    region = config.region or region
+    prices = get_prices(region if region in PRICE_TABLE else "us-east-1", config.pricing_overrides)
+    return estimate(
+        config,
+        rates_from_prices(prices),
+        latency_ms=latency_ms,
+        body_bytes=body_bytes,
+        endpoint_setup_s=endpoint_setup_s,
+    )
