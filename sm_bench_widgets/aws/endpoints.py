@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import MAX_CONCURRENCY_RANGE, MEMORY_SIZES, ConfigError
@@ -377,8 +377,17 @@ def _delete_config(sm: Any, name: str) -> None:
 
 
 # -- leftovers -----------------------------------------------------------------------------
+TAGGED_TYPES = ("sagemaker:endpoint", "sagemaker:endpoint-config")
+
+
 def find_leftover_resources(target: Target, run_id: str | None = None) -> list[Leftover]:
-    """Endpoints and endpoint configs tagged by this tool (and run ``run_id`` if given)."""
+    """Endpoints and endpoint configs tagged by this tool (and run ``run_id`` if given).
+
+    Tags come from one paginated Resource Groups Tagging API query where it answers, or
+    else from each resource's ``ListTags``. Either way only resources that
+    ``ListEndpoints``/``ListEndpointConfigs`` show are returned (the tagging API may still
+    list deleted ones), and endpoints already ``Deleting`` are left out.
+    """
     sm = target.client("sagemaker")
     resources: list[tuple[str, str, str]] = []  # (arn, name, kind)
     for page in sm.get_paginator("list_endpoints").paginate():
@@ -390,8 +399,12 @@ def find_leftover_resources(target: Target, run_id: str | None = None) -> list[L
             resources.append((c["EndpointConfigArn"], c["EndpointConfigName"], "endpoint-config"))
     if not resources:
         return []
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(resources))) as pool:
-        all_tags = list(pool.map(lambda r: _tags(sm, r[0]), resources))
+    tagged = _tagged_by_tool(target, run_id)
+    if tagged is not None:
+        all_tags = [tagged.get(arn) for arn, _, _ in resources]
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(resources))) as pool:
+            all_tags = list(pool.map(lambda r: _tags(sm, r[0]), resources))
     found = []
     for (_, name, kind), tags in zip(resources, all_tags, strict=True):
         if tags is None or tags.get(TOOL_TAG_KEY) != TOOL_TAG_VALUE:
@@ -400,6 +413,32 @@ def find_leftover_resources(target: Target, run_id: str | None = None) -> list[L
             continue
         found.append(Leftover(name, kind, tags.get(RUN_TAG_KEY, "")))
     return sorted(found, key=lambda r: (r.kind, r.name))
+
+
+def _tagged_by_tool(target: Target, run_id: str | None) -> dict[str, dict[str, str]] | None:
+    """Tags by ARN of the endpoints and configs carrying the tool tag, from the tagging API.
+
+    None when that API cannot answer (not allowed, not served, unreachable): the caller
+    then reads each resource's tags instead.
+    """
+    filters = [{"Key": TOOL_TAG_KEY, "Values": [TOOL_TAG_VALUE]}]
+    if run_id is not None:
+        filters.append({"Key": RUN_TAG_KEY, "Values": [run_id]})
+    tagged: dict[str, dict[str, str]] = {}
+    try:
+        pages = (
+            target.client("resourcegroupstaggingapi")
+            .get_paginator("get_resources")
+            .paginate(ResourceTypeFilters=list(TAGGED_TYPES), TagFilters=filters)
+        )
+        for page in pages:
+            for mapping in page.get("ResourceTagMappingList", []):
+                tags = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
+                tagged[mapping["ResourceARN"]] = tags
+    except (ClientError, BotoCoreError) as err:
+        logger.info("tagging API unavailable (%s); reading each resource's tags instead", err)
+        return None
+    return tagged
 
 
 def find_leftovers(target: Target, run_id: str | None = None) -> list[str]:

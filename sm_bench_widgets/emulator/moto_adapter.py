@@ -3,8 +3,9 @@
 moto's public surface is its decorators, ``ThreadedMotoServer`` and ``moto.backends.
 get_backend``; the emulator needs a little more: the WSGI app moto's server is built from
 (to put the data plane in front of it), a SageMaker backend's models (``_models``), the
-registry of every backend (``BackendDict._instances``, to forget one account), and two
-hooks in CloudWatch to compute percentile statistics. Every such name is used here and
+registry of every backend (``BackendDict._instances``, to forget one account), two
+hooks in CloudWatch to compute percentile statistics, and a fix that lets its tagging API
+list SageMaker endpoint configs. Every such name is used here and
 nowhere else; ``compatibility_problems()`` says which of them a moto release lacks.
 """
 
@@ -72,6 +73,29 @@ def server_app() -> Callable[..., Any]:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return DomainDispatcherApplication(create_backend_app)
+
+
+# -- SageMaker tags ---------------------------------------------------------------------------
+def fix_endpoint_config_arns() -> None:
+    """Let moto's tagging API (GetResources) list SageMaker endpoint configs.
+
+    moto 5.x stores ``FakeEndpointConfig.arn`` as a one-element tuple, so GetResources
+    fails on the first endpoint config; new configs get the ARN string instead. Idempotent,
+    and a no-op on a moto that stores a string.
+    """
+    from moto.sagemaker.models import FakeEndpointConfig
+
+    original = FakeEndpointConfig.__init__
+    if getattr(original, "_sm_bench_fixed", False):
+        return
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if isinstance(self.arn, tuple):
+            self.arn = self.arn[0]
+
+    __init__._sm_bench_fixed = True  # type: ignore[attr-defined]
+    FakeEndpointConfig.__init__ = __init__
 
 
 # -- CloudWatch statistics -------------------------------------------------------------------
@@ -203,6 +227,12 @@ def compatibility_problems() -> list[str]:
     for name in RESPONSE_ATTRS:
         if response_cls is None or not hasattr(response_cls, name):
             problems.append(f"{where}: CloudWatchResponse has no {name}")
+    config_cls = check(
+        "moto.sagemaker.models.FakeEndpointConfig",
+        lambda: import_module("moto.sagemaker.models").FakeEndpointConfig,
+    )
+    if config_cls is not None and not hasattr(config_cls, "arn_formatter"):
+        problems.append(f"{where}: FakeEndpointConfig has changed (no arn_formatter)")
     check(
         "moto.core.responses.ActionResult",
         lambda: import_module("moto.core.responses").ActionResult,

@@ -150,6 +150,7 @@ class LocalServerless:
         if self._server is not None:
             return self
         cw_percentiles.install()
+        moto_adapter.fix_endpoint_config_arns()  # the tagging API finds leftovers
         self.account = _claim_account()
         wipe_moto_account(self.account)
         self.dataplane = DataPlane(

@@ -17,7 +17,11 @@ ROLE_ARN = f"arn:aws:iam::{TEST_ACCOUNT}:role/sm-bench-test"
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """The URL of a moto server running in this process for the whole session."""
+    """The URL of a moto server running in this process for the whole session.
+
+    moto's tagging API is fixed for endpoint configs as the emulator fixes it.
+    """
+    moto_adapter.fix_endpoint_config_arns()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

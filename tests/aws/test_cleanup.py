@@ -152,3 +152,62 @@ def test_endpoints_already_deleting_are_not_leftovers(target, leftovers):
     inject(target, "ListEndpoints", lambda p: {"Endpoints": deleting})
     kinds = {r.kind for r in find_leftover_resources(target)}
     assert kinds == {"endpoint-config"}
+
+
+def _count_calls(target, service: str, operation: str) -> list[int]:
+    """A one-element list counting the ``operation`` calls of ``service`` from now on."""
+    calls = [0]
+    client = target.client(service)
+    event_service = client.meta.service_model.service_id.hyphenize()
+
+    def count(**kwargs):
+        calls[0] += 1
+
+    client.meta.events.register(f"before-call.{event_service}.{operation}", count)
+    return calls
+
+
+def test_leftovers_come_from_the_tagging_api_when_it_answers(target, leftovers):
+    list_tags = _count_calls(target, "sagemaker", "ListTags")
+    get_resources = _count_calls(target, "resourcegroupstaggingapi", "GetResources")
+    assert find_leftovers(target) == sorted([leftovers["a"], leftovers["b"], leftovers["orphan"]])
+    assert find_leftovers(target, "run-a") == sorted([leftovers["a"], leftovers["orphan"]])
+    kinds = {(r.name, r.kind, r.run_id) for r in find_leftover_resources(target, "run-b")}
+    assert kinds == {
+        (leftovers["b"], "endpoint", "run-b"),
+        (leftovers["b"], "endpoint-config", "run-b"),
+    }
+    assert get_resources[0] == 3 and list_tags[0] == 0
+
+
+def test_leftovers_fall_back_to_each_resources_tags_when_tagging_is_denied(target, leftovers):
+    inject(
+        target,
+        "GetResources",
+        lambda p: ("AccessDeniedException", "not allowed"),
+        service="resourcegroupstaggingapi",
+    )
+    list_tags = _count_calls(target, "sagemaker", "ListTags")
+    assert find_leftovers(target) == sorted([leftovers["a"], leftovers["b"], leftovers["orphan"]])
+    assert find_leftovers(target, "run-b") == [leftovers["b"]]
+    assert list_tags[0] > 0  # untagged and foreign-tagged ones were read and left out
+
+
+def test_tagging_api_answers_for_deleted_resources_are_ignored(target, leftovers):
+    sm = target.client("sagemaker")
+    gone_arn = sm.describe_endpoint(EndpointName=leftovers["b"])["EndpointArn"]
+    tagged = target.client("resourcegroupstaggingapi").get_resources(
+        ResourceTypeFilters=["sagemaker:endpoint"],
+        TagFilters=[{"Key": "sm-bench-widgets:tool", "Values": ["sm-bench-widgets"]}],
+    )["ResourceTagMappingList"]
+    assert gone_arn in {m["ResourceARN"] for m in tagged}
+    sm.delete_endpoint(EndpointName=leftovers["b"])
+    inject(
+        target,
+        "GetResources",
+        lambda p: {"ResourceTagMappingList": tagged},  # still lists the deleted endpoint
+        service="resourcegroupstaggingapi",
+    )
+    kinds = {(r.name, r.kind) for r in find_leftover_resources(target)}
+    assert (leftovers["b"], "endpoint") not in kinds
+    assert (leftovers["a"], "endpoint") in kinds

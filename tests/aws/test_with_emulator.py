@@ -30,6 +30,11 @@ def test_lifecycle_invocations_and_percentiles(emulator_target):
         statuses = wait_endpoints(target, names, timeout=30, poll=0.1)
         assert all(statuses[n].ok for n in names), statuses
         assert find_leftovers(target, run_id) == sorted(names)
+        tagged = target.client("resourcegroupstaggingapi").get_resources(
+            ResourceTypeFilters=["sagemaker:endpoint", "sagemaker:endpoint-config"],
+            TagFilters=[{"Key": "sm-bench-widgets:run-id", "Values": [run_id]}],
+        )["ResourceTagMappingList"]
+        assert len(tagged) == 4  # the emulator serves the tagging API the sweep uses
         start = time.time()
         for i in range(20):
             runtime.invoke_endpoint(
