@@ -23,6 +23,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
     env.policies["json.dumps_kwargs"] = {"allow_nan": False, "default": str}
     return env

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.report import render_report, write_report
@@ -94,10 +95,10 @@ def embedded_specs(text: str) -> list[dict]:
 def test_report_holds_recommendation_label_tables_and_specs(result, report_html):
     rec = result.recommendation
     assert rec is not None
-    assert result.recommendation_line() in report_html.replace("&#x27;", "'")
+    assert escape(result.recommendation_line()) in report_html
     assert "EMULATED" in report_html and "(emulated)" in report_html
     for reason in rec.reasons:
-        assert reason.replace("'", "&#x27;") in report_html
+        assert escape(reason) in report_html
     for heading in (
         "Stability",
         "Concurrency",
@@ -138,6 +139,27 @@ def test_report_escapes_user_text(tmp_path):
     text = render_report(res)
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+@pytest.mark.parametrize("charts", ["vega", "svg"])
+def test_report_escapes_html_special_characters_everywhere(charts):
+    name = "<script>x</script>&"
+    inv = invocations()
+    inv["trial_id"] = inv["trial_id"] + name  # reaches the timeline chart's data
+    res = BenchmarkResult(config(model_name=name), inv, run_id=name, status=name, errors=[name])
+    text = render_report(res, charts=charts)
+    assert "<script>x" not in text
+    escaped = "&lt;script&gt;x&lt;/script&gt;&amp;"
+    assert f"<title>Serverless benchmark of {escaped}</title>" in text
+    assert f"Run {escaped}" in text and f"status <b>{escaped}</b>" in text
+    assert f"<li>{escaped}</li>" in text  # the run's errors
+    assert f"<td>{escaped}</td>" in text  # the configuration table
+    # JSON in <script> cannot close it, and still reads back to the same values
+    assert text.count("</script>") == (2 if charts == "vega" else 0)
+    if charts == "vega":
+        timeline = next(s for s in embedded_specs(text) if "timeline_points" in s["datasets"])
+        trial_ids = {row["trial_id"] for row in timeline["datasets"]["timeline_points"]}
+        assert trial_ids and all(t.endswith(name) for t in trial_ids)
 
 
 @pytest.mark.parametrize("frame", [None, "no_ok"])

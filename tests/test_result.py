@@ -354,6 +354,14 @@ def test_repr_html_and_summary_text(result):
     assert "emulated" not in real._repr_html_().lower()
 
 
+def test_repr_html_escapes_html_special_characters():
+    name = "<script>x</script>&"
+    res = BenchmarkResult(make_config(model_name=name), known_invocations(), run_id=name)
+    text = res._repr_html_()
+    assert "<script>x" not in text
+    assert "&lt;script&gt;x&lt;/script&gt;&amp;" in text
+
+
 def test_overview_merges_counts_and_costs(result):
     table = result.overview().set_index(["memory_size", "max_concurrency"])
     assert table.loc[(1024, 1), "invocations"] == 21

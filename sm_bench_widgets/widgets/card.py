@@ -1,18 +1,20 @@
 """The recommendation card: what to deploy, what it costs, why, and how to create it.
 
-``card_html`` and ``boto3_snippet`` are pure; ``RecommendationCard`` shows them, the snippet
-in a read-only text area so it can be selected and copied.
+``card_html`` (from ``templates/card.html``) and ``boto3_snippet`` are pure;
+``RecommendationCard`` shows them, the snippet in a read-only text area so it can be
+selected and copied.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from typing import Any
 
 import ipywidgets as w
 import pandas as pd
+
+from sm_bench_widgets.templating import render
 
 
 def _number(value: Any, template: str) -> str:
@@ -115,37 +117,20 @@ def card_html(
     model_name: str = "",
     reason: str = "",
 ) -> str:
-    """The card's HTML for a ``Recommendation`` (a notice with ``reason`` when it is None)."""
-    note = (
-        "<p style='color:#8a5300'><b>Emulated</b>: measured on the local emulator, not on AWS.</p>"
-        if emulated
-        else ""
-    )
-    if rec is None:
-        why = html.escape(reason or "no configuration met the constraints")
-        return f"<div class='smb-card'><h3>No recommendation</h3>{note}<p>{why}</p></div>"
-    reasons = "".join(f"<li>{html.escape(str(r))}</li>" for r in rec.reasons)
-    runner = rec.runner_up
-    runner_html = (
-        f"<p><b>Runner-up:</b> {html.escape(config_label(runner))}: p50 {_ms(runner.p50_ms)}, "
-        f"p90 {_ms(runner.p90_ms)}, {_usd(runner.cost_per_1m_usd)} per 1M invocations</p>"
-        if runner is not None
-        else "<p><b>Runner-up:</b> none</p>"
-    )
-    model = f" <code>{html.escape(model_name)}</code> on" if model_name else ""
-    return (
-        "<div class='smb-card' style='border:1px solid #4c78a8;border-radius:6px;"
-        "padding:8px 14px;margin:6px 0'>"
-        f"<h3 style='margin:4px 0'>Deploy{model} {html.escape(config_label(rec))}</h3>"
-        f"{note}"
-        f"<p><b>Expected latency:</b> p50 {_ms(rec.p50_ms)}, p90 {_ms(rec.p90_ms)}, "
-        f"p99 {_ms(rec.p99_ms)}<br><b>Expected cost:</b> {_usd(rec.cost_per_1m_usd)} per 1M "
-        f"invocations</p>"
-        f"<p><b>Why</b> (strategy <code>{html.escape(rec.strategy)}</code>): "
-        f"{html.escape(rec.rule)}</p><ul>{reasons}</ul>"
-        f"{runner_html}"
-        f"<p><b>Break-even:</b> {html.escape(break_even_text(break_even, rec))}</p>"
-        "</div>"
+    """The card's HTML for a ``Recommendation`` (a notice with ``reason`` when it is None).
+
+    Rendered from ``templates/card.html`` with autoescape: every text is escaped.
+    """
+    return render(
+        "card.html",
+        rec=rec,
+        emulated=emulated,
+        model_name=model_name,
+        reason=reason,
+        break_even=break_even_text(break_even, rec) if rec is not None else "",
+        config_label=config_label,
+        ms=_ms,
+        usd=_usd,
     )
 
 
