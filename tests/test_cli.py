@@ -166,3 +166,29 @@ def test_demo_runs_on_its_own_emulator_and_writes_the_report(tmp_path):
     assert "1024 MB, max concurrency 1 is too small for the model" in proc.stdout
     report = tmp_path / "benchmark-report.html"
     assert report.exists() and "demo-nlp" in report.read_text()
+
+
+def test_resume_carries_on_a_stopped_run_to_its_end(cli_env, payloads, tmp_path, emulator):
+    from sm_bench_widgets.api import start_benchmark
+    from sm_bench_widgets.config import BenchmarkConfig
+    from sm_bench_widgets.engine.store import load_run
+
+    config = BenchmarkConfig(
+        model_name="demo-nlp",
+        invoke_args_examples_file=payloads,
+        memory_sizes=[2048],
+        stability_benchmark_invocations=150,
+        adaptive=False,
+        include_concurrency_benchmark=False,
+        result_save_path=str(tmp_path),
+    )
+    handle = start_benchmark(config, emulator.target())
+    handle.stop()
+    assert handle.wait(60) is not None and handle.status == "stopped"
+    proc = sm_bench("resume", str(handle.run_dir), "--no-progress", env=cli_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Deploy " in proc.stdout
+    stored = load_run(handle.run_dir)
+    assert stored.status["status"] == "completed" and len(stored.invocations) == 150
+    again = sm_bench("resume", str(handle.run_dir), env=cli_env)
+    assert again.returncode == 2 and "a run that did not complete" in again.stderr

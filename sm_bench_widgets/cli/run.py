@@ -9,6 +9,7 @@ recommendation; a failure exits non-zero with a one-line reason.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from sm_bench_widgets.cli.errors import fail, one_line_errors
@@ -210,12 +211,19 @@ def _on_off(name: str, value: str) -> bool:
 
 def execute(prog: str, config: Any, target: Any, progress: bool) -> tuple[int, Any]:
     """Run the benchmark; (exit code, result or None) with one-line errors."""
+    from sm_bench_widgets.api import run_benchmark
+
+    return guarded(prog, lambda: run_benchmark(config, target, progress=progress))
+
+
+def guarded(prog: str, work: Callable[[], Any]) -> tuple[int, Any]:
+    """(exit code, what ``work`` returned or None), its failures as one-line errors."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from sm_bench_widgets.api import RunFailed, run_benchmark
+    from sm_bench_widgets.api import RunFailed
 
     try:
-        result = run_benchmark(config, target, progress=progress)
+        result = work()
     except ConfigError as exc:
         return fail(prog, str(exc), 2), None
     except RunFailed as exc:
@@ -253,9 +261,14 @@ def run_command(args: argparse.Namespace) -> int:
     code, result = execute(prog, config, target, progress=not args.no_progress)
     if result is None:
         return code
+    return finish(result)
+
+
+def finish(result: Any) -> int:
+    """Write the seed's output files and the report, print the summary; the exit code."""
     from sm_bench_widgets.benchmark import write_seed_outputs
 
-    written = write_seed_outputs(result, config.result_save_path)
+    written = write_seed_outputs(result, result.config.result_save_path)
     print_result(result)
     for path in written:
         if path.suffix == ".html":

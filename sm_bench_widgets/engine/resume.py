@@ -18,7 +18,7 @@ import pandas as pd
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.engine import stopping
 from sm_bench_widgets.engine.plan import Trial
-from sm_bench_widgets.engine.store import PAYLOADS_FILENAME, load_run
+from sm_bench_widgets.engine.store import PAYLOADS_FILENAME, ensure_free, load_run
 
 # a trial that ended for one of these reasons has its answer; the others run again
 FINAL_REASONS = frozenset(
@@ -47,7 +47,11 @@ class ResumePoint:
 
 
 def resume_point(run_dir: str | os.PathLike[str]) -> ResumePoint:
-    """Read ``run_dir`` (a run store directory) back; ``ConfigError`` if it cannot resume."""
+    """Read ``run_dir`` (a run store directory) back; ``ConfigError`` if it cannot resume,
+    ``RunInUse`` while another process still writes it."""
+    if not Path(run_dir).is_dir():
+        raise ConfigError("run_dir", str(run_dir), "an existing run directory")
+    ensure_free(Path(run_dir))
     stored = load_run(run_dir)
     if not stored.config:
         raise ConfigError("run_dir", str(run_dir), "a run directory with a config.json")

@@ -86,6 +86,11 @@ def _lock(run_dir: Path) -> Any:
     return handle
 
 
+def ensure_free(run_dir: Path) -> None:
+    """Raise ``RunInUse`` if a live process holds ``run_dir``."""
+    _lock(run_dir).close()
+
+
 class RunStore:
     """Writes one run directory; thread-safe; every append is flushed before returning."""
 
