@@ -21,6 +21,7 @@ from typing import Any
 
 from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.limits import MEMORY_SIZES
 from sm_bench_widgets.result import BenchmarkResult
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def run_serverless_benchmarks(
     model_name: str,
     invoke_args_examples_file: str | Path,
     cold_start_delay: int = 0,
-    memory_sizes: list[int] = [1024, 2048, 3072, 4096, 5120, 6144],  # noqa: B006 - seed API
+    memory_sizes: list[int] = list(MEMORY_SIZES),  # noqa: B006, B008 - seed API
     stability_benchmark_invocations: int = 1000,
     stability_benchmark_error_thresh: int = 3,
     include_concurrency_benchmark: bool = True,

@@ -12,9 +12,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
-MAX_CONCURRENCY_RANGE = (1, 200)
-PROVISIONED_CONCURRENCY_RANGE = (1, 200)
+from sm_bench_widgets.limits import (
+    MAX_CONCURRENCY_RANGE,
+    MEMORY_SIZES,
+    PROVISIONED_CONCURRENCY_RANGE,
+)
+
+# How long the tool waits for an endpoint to reach InService or to be deleted, by default.
+ENDPOINT_WAIT_TIMEOUT_S = 1800.0
+
 STRATEGIES = ("cost", "speed", "balanced")
 SLA_PERCENTILES = (50, 90, 95, 99)
 
@@ -67,7 +73,7 @@ class BenchmarkConfig:
     region: str | None = None
     pricing_overrides: dict[str, float] | None = None
     fetch_cloudwatch: bool = True
-    endpoint_wait_timeout: float = 1800.0
+    endpoint_wait_timeout: float = ENDPOINT_WAIT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         self.validate()

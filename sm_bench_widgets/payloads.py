@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.config import ConfigError
+from sm_bench_widgets.limits import MAX_PAYLOAD_BYTES
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # serverless request payload limit (4 MB)
 EXAMPLES_FIELD = "invoke_args_examples"
 FILE_FIELD = "invoke_args_examples_file"
 WEIGHTS_FIELD = "payload_weights"
@@ -101,11 +101,11 @@ def _check_body(where: str, body: Any) -> None:
             "str or bytes (in JSON Lines: a string, or {'base64': '...'} for binary data)",
         )
     size = body_size({"Body": body})
-    if size > MAX_BODY_BYTES:
+    if size > MAX_PAYLOAD_BYTES:
         raise ConfigError(
             where,
             f"<{size} bytes>",
-            f"a body of at most 4 MB ({MAX_BODY_BYTES} bytes), the serverless "
+            f"a body of at most 4 MB ({MAX_PAYLOAD_BYTES} bytes), the serverless "
             f"payload limit; this one is {size} bytes",
         )
 

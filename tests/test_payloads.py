@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from sm_bench_widgets.config import ConfigError
+from sm_bench_widgets.limits import MAX_PAYLOAD_BYTES
 from sm_bench_widgets.payloads import (
-    MAX_BODY_BYTES,
     PayloadSampler,
     allowed_keys,
     body_size,
@@ -60,12 +60,17 @@ def test_pickle_of_wrong_type_is_refused(tmp_path):
 
 
 def test_body_over_4mb_names_the_field_and_limit():
-    examples = [{"Body": "a"}, {"Body": "b"}, {"Body": "c"}, {"Body": b"x" * (MAX_BODY_BYTES + 1)}]
+    examples = [
+        {"Body": "a"},
+        {"Body": "b"},
+        {"Body": "c"},
+        {"Body": b"x" * (MAX_PAYLOAD_BYTES + 1)},
+    ]
     with pytest.raises(ConfigError) as info:
         check_examples(examples)
     assert info.value.field == "invoke_args_examples[3].Body"
-    assert "4 MB" in str(info.value) and str(MAX_BODY_BYTES + 1) in str(info.value)
-    check_examples([{"Body": b"x" * MAX_BODY_BYTES}])
+    assert "4 MB" in str(info.value) and str(MAX_PAYLOAD_BYTES + 1) in str(info.value)
+    check_examples([{"Body": b"x" * MAX_PAYLOAD_BYTES}])
 
 
 def test_body_size_counts_utf8_bytes():

@@ -21,7 +21,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.config import MAX_CONCURRENCY_RANGE, MEMORY_SIZES, ConfigError
+from sm_bench_widgets.config import ENDPOINT_WAIT_TIMEOUT_S, ConfigError
+from sm_bench_widgets.limits import MAX_CONCURRENCY_RANGE, MEMORY_SIZES
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ SHORT_RUN_ID_LEN = 8
 IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 DEFAULT_POLL = 5.0
 FIRST_POLL = 0.25
-DELETE_WAIT_TIMEOUT = 1800.0
 MAX_WORKERS = 16
 
 
@@ -314,7 +314,7 @@ def wait_endpoints(
 
 # -- delete --------------------------------------------------------------------------------
 def delete_endpoint(
-    target: Target, name: str, timeout: float = DELETE_WAIT_TIMEOUT, poll: float = DEFAULT_POLL
+    target: Target, name: str, timeout: float = ENDPOINT_WAIT_TIMEOUT_S, poll: float = DEFAULT_POLL
 ) -> None:
     """Delete endpoint ``name`` and its config; not-found is fine, Creating is waited out."""
     sm = target.client("sagemaker")
@@ -323,7 +323,7 @@ def delete_endpoint(
 
 
 def delete_endpoint_only(
-    target: Target, name: str, timeout: float = DELETE_WAIT_TIMEOUT, poll: float = DEFAULT_POLL
+    target: Target, name: str, timeout: float = ENDPOINT_WAIT_TIMEOUT_S, poll: float = DEFAULT_POLL
 ) -> str | None:
     """Delete endpoint ``name`` (waiting while it is in progress); return its config name."""
     sm = target.client("sagemaker")
@@ -469,7 +469,9 @@ class ManagedEndpoints:
     raised, attached to that exception as a note and logged), never dropped.
     """
 
-    def __init__(self, target: Target, run_id: str, delete_timeout: float = DELETE_WAIT_TIMEOUT):
+    def __init__(
+        self, target: Target, run_id: str, delete_timeout: float = ENDPOINT_WAIT_TIMEOUT_S
+    ):
         _check_run_id(run_id)
         self.target = target
         self.run_id = run_id
@@ -548,7 +550,7 @@ class ManagedEndpoints:
 
 
 def managed_endpoints(
-    target: Target, run_id: str, delete_timeout: float = DELETE_WAIT_TIMEOUT
+    target: Target, run_id: str, delete_timeout: float = ENDPOINT_WAIT_TIMEOUT_S
 ) -> ManagedEndpoints:
     """A context manager that deletes the run's endpoints on exit (see ``ManagedEndpoints``)."""
     return ManagedEndpoints(target, run_id, delete_timeout=delete_timeout)

@@ -28,6 +28,7 @@ from sm_bench_widgets.emulator.runtimes import (
     ContainerTimeout,
     StartFailed,
 )
+from sm_bench_widgets.limits import MAX_PAYLOAD_BYTES
 
 INVOKABLE_STATUSES = ("InService", "Updating", "SystemUpdating", "RollingBack")
 OVERHEAD_MS = 4.0
@@ -135,10 +136,10 @@ class DataPlane:
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None or endpoint.endpoint_status not in INVOKABLE_STATUSES:
             raise errors.endpoint_not_found(endpoint_name, self.account)
-        if len(body) > errors.MAX_PAYLOAD_BYTES:
+        if len(body) > MAX_PAYLOAD_BYTES:
             raise errors.validation_error(
                 f"Request payload of {len(body)} bytes exceeds the maximum of "
-                f"{errors.MAX_PAYLOAD_BYTES} bytes (4 MB) for serverless inference."
+                f"{MAX_PAYLOAD_BYTES} bytes (4 MB) for serverless inference."
             )
         try:
             state = variant_state(backend, endpoint, target_variant)
@@ -217,13 +218,13 @@ class DataPlane:
                     error_5xx=not client,
                 )
                 raise errors.model_error(exc.status_code, str(exc), **where) from exc
-            if len(answer.body) > errors.MAX_PAYLOAD_BYTES:
+            if len(answer.body) > MAX_PAYLOAD_BYTES:
                 self._record_lease(
                     region, endpoint_name, pool, lease, overhead_ms, answer.model_ms, error_4xx=True
                 )
                 raise errors.validation_error(
                     f"Response payload of {len(answer.body)} bytes exceeds the maximum of "
-                    f"{errors.MAX_PAYLOAD_BYTES} bytes (4 MB) for serverless inference."
+                    f"{MAX_PAYLOAD_BYTES} bytes (4 MB) for serverless inference."
                 )
             self._record_lease(region, endpoint_name, pool, lease, overhead_ms, answer.model_ms)
             total_overhead = overhead_ms + (lease.setup_ms if lease.cold else 0.0)

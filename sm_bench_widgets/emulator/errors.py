@@ -11,9 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
-INVOCATION_TIMEOUT_S = 60.0
-
 
 @dataclass
 class InvokeError(Exception):

@@ -37,6 +37,7 @@ from typing import IO, Any
 import psutil
 
 from sm_bench_widgets.emulator.handler_worker import read_frame, write_frame
+from sm_bench_widgets.limits import INVOCATION_TIMEOUT_S
 
 WORKER_SCRIPT = Path(__file__).with_name("handler_worker.py")
 
@@ -207,7 +208,7 @@ class HandlerWorker:
         return list(self._stderr_tail)
 
     def invoke(
-        self, body: bytes, content_type: str, accept: str, timeout_s: float = 60.0
+        self, body: bytes, content_type: str, accept: str, timeout_s: float = INVOCATION_TIMEOUT_S
     ) -> tuple[bytes, str]:
         """Serve one request; returns (response body, response content type)."""
         with self._lock:

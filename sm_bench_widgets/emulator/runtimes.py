@@ -14,8 +14,8 @@ from typing import Protocol
 
 from sm_bench_widgets.emulator import demo_io
 from sm_bench_widgets.emulator.clock import Clock, SeededRandom
-from sm_bench_widgets.emulator.errors import INVOCATION_TIMEOUT_S
 from sm_bench_widgets.emulator.profiles import ModelProfile, lognormal_factor
+from sm_bench_widgets.limits import INVOCATION_TIMEOUT_S
 
 
 class StartFailed(Exception):

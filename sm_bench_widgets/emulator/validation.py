@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_CONCURRENCY_RANGE = (1, 200)
-PROVISIONED_RANGE = (1, 200)
+from sm_bench_widgets.limits import MAX_CONCURRENCY_RANGE, PROVISIONED_CONCURRENCY_RANGE
 
 
 def serverless_config_problem(params: dict[str, Any]) -> str | None:
@@ -22,7 +21,9 @@ def serverless_config_problem(params: dict[str, Any]) -> str | None:
         prov = config.get("ProvisionedConcurrency")
         if prov is None:
             continue
-        problem = _range_problem(prov, PROVISIONED_RANGE, f"{where}.provisionedConcurrency")
+        problem = _range_problem(
+            prov, PROVISIONED_CONCURRENCY_RANGE, f"{where}.provisionedConcurrency"
+        )
         if problem:
             return problem
         if prov > max_conc:

@@ -38,7 +38,7 @@ class Deployments:
         model_name: str,
         stop_event: threading.Event,
         report: Callable[[str], None],
-        wait_timeout: float = 1800.0,
+        wait_timeout: float = aws_endpoints.ENDPOINT_WAIT_TIMEOUT_S,
         poll: float = 5.0,
     ):
         self.target = target

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from sm_bench_widgets.config import SLA_PERCENTILES, STRATEGIES, BenchmarkConfig, ConfigError
+from sm_bench_widgets.limits import MAX_CONCURRENCY_RANGE
 from sm_bench_widgets.widgets.fields import (
     Field,
     MemoryPicker,
@@ -75,7 +76,7 @@ def build_sections() -> dict[str, list[Field]]:
                 "concurrency_benchmark_max_conc",
                 "Max concurrency grid",
                 int,
-                "MaxConcurrency values, 1 to 200",
+                "MaxConcurrency values, {} to {}".format(*MAX_CONCURRENCY_RANGE),
             ),
             _list(
                 "concurrency_num_clients_multiplier",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sm_bench_widgets.payloads import MAX_BODY_BYTES, write_jsonl
+from sm_bench_widgets.limits import MAX_PAYLOAD_BYTES
+from sm_bench_widgets.payloads import write_jsonl
 from sm_bench_widgets.widgets.payload_source import parse_jsonl_text, summarize_examples
 
 EXAMPLES = [
@@ -69,7 +70,7 @@ def test_upload_source(make_panel):
 
 
 def test_bodies_over_4_mb_are_refused_from_every_source(make_panel, tmp_path):
-    big = {"Body": "x" * (MAX_BODY_BYTES + 1), "ContentType": "text/csv"}
+    big = {"Body": "x" * (MAX_PAYLOAD_BYTES + 1), "ContentType": "text/csv"}
     panel = make_panel()
     panel.payloads.inline.value = json.dumps(big)
     assert "4 MB" in panel.payloads.flag_html.value
@@ -83,5 +84,7 @@ def test_bodies_over_4_mb_are_refused_from_every_source(make_panel, tmp_path):
     panel.payloads.path.value = str(path)
     assert "4 MB" in panel.payloads.flag_html.value
     assert panel.run_button.disabled
-    exactly = {"Body": "x" * MAX_BODY_BYTES}
-    assert summarize_examples(parse_jsonl_text(json.dumps(exactly)))["max_bytes"] == MAX_BODY_BYTES
+    exactly = {"Body": "x" * MAX_PAYLOAD_BYTES}
+    assert (
+        summarize_examples(parse_jsonl_text(json.dumps(exactly)))["max_bytes"] == MAX_PAYLOAD_BYTES
+    )
