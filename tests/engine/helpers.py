@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,18 @@ def endpoint_names(target: Target) -> list[str]:
         c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]
     ]
     return names
+
+
+# A run in a process of its own, to be killed: argv = endpoint URL, result path, invocations.
+KILLABLE_RUN = textwrap.dedent("""
+    import sys
+    from sm_bench_widgets.api import run_benchmark
+    from sm_bench_widgets.aws.clients import Target
+    from sm_bench_widgets.config import BenchmarkConfig
+    config = BenchmarkConfig(
+        model_name="demo-nlp", memory_sizes=[2048], adaptive=False,
+        invoke_args_examples=[{"Body": b"1,2,3,4", "ContentType": "text/csv"}],
+        stability_benchmark_invocations=int(sys.argv[3]), include_concurrency_benchmark=False,
+        result_save_path=sys.argv[2])
+    run_benchmark(config, Target.for_emulator(sys.argv[1]), progress=False)
+""")

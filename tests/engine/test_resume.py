@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sm_bench_widgets.api import resume_benchmark, start_benchmark
 from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.engine.store import RunInUse, RunStore, load_run
 
-from .helpers import endpoint_names, small_config
+from .helpers import KILLABLE_RUN, endpoint_names, small_config
 
 
 def _wait_for_rows(run_dir_glob, at_least: int, timeout: float = 120.0) -> Path:
@@ -85,24 +84,10 @@ def test_a_run_directory_in_use_cannot_be_written_by_a_second_store(tmp_path):
     RunStore(tmp_path / "run").close("stopped")  # free again once closed
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys
-    from sm_bench_widgets.api import run_benchmark
-    from sm_bench_widgets.aws.clients import Target
-    from sm_bench_widgets.config import BenchmarkConfig
-    config = BenchmarkConfig(
-        model_name="demo-nlp", memory_sizes=[2048], adaptive=False,
-        invoke_args_examples=[{"Body": b"1,2,3,4", "ContentType": "text/csv"}],
-        stability_benchmark_invocations=400, include_concurrency_benchmark=False,
-        result_save_path=sys.argv[2])
-    run_benchmark(config, Target.for_emulator(sys.argv[1]), progress=False)
-""")
-
-
 def test_a_killed_run_resumes_deleting_what_the_dead_process_left(fresh_emulator, tmp_path):
     target = fresh_emulator.target()
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_RUN, fresh_emulator.endpoint_url, str(tmp_path)]
+        [sys.executable, "-c", KILLABLE_RUN, fresh_emulator.endpoint_url, str(tmp_path), "400"]
     )
     try:
         run_dir = _wait_for_rows(lambda: list((tmp_path / "sm-bench-results").glob("*")), 40)

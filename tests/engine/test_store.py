@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 import time
 
 from sm_bench_widgets.api import start_benchmark
@@ -14,7 +13,7 @@ from sm_bench_widgets.engine.store import RunStore, load_run
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.schema import INVOCATION_COLUMNS
 
-from .helpers import endpoint_names, small_config
+from .helpers import KILLABLE_RUN, endpoint_names, small_config
 
 
 def _lines(path) -> int:
@@ -69,24 +68,10 @@ def test_a_torn_last_line_is_skipped(tmp_path):
     assert run.status["status"] == "running"
 
 
-CRASHING_RUN = textwrap.dedent("""
-    import sys
-    from sm_bench_widgets.api import run_benchmark
-    from sm_bench_widgets.aws.clients import Target
-    from sm_bench_widgets.config import BenchmarkConfig
-    config = BenchmarkConfig(
-        model_name="demo-nlp", memory_sizes=[2048], adaptive=False,
-        invoke_args_examples=[{"Body": "1,2,3,4", "ContentType": "text/csv"}],
-        stability_benchmark_invocations=100000, include_concurrency_benchmark=False,
-        result_save_path=sys.argv[2])
-    run_benchmark(config, Target.for_emulator(sys.argv[1]), progress=False)
-""")
-
-
 def test_a_killed_run_leaves_a_readable_directory_and_tagged_endpoints(fresh_emulator, tmp_path):
     target = fresh_emulator.target()
     proc = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_RUN, fresh_emulator.endpoint_url, str(tmp_path)]
+        [sys.executable, "-c", KILLABLE_RUN, fresh_emulator.endpoint_url, str(tmp_path), "100000"]
     )
     try:
         deadline = time.monotonic() + 60
