@@ -1,0 +1,133 @@
+"""The Processing job's entrypoint as a job host runs it: a process of its own, on the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sm_bench_widgets.aws.endpoints import find_leftovers
+from sm_bench_widgets.engine.store import load_run
+from sm_bench_widgets.payloads import write_jsonl
+from sm_bench_widgets.result import BenchmarkResult
+from tests.engine.helpers import CSV_EXAMPLES, small_config
+
+ENTRYPOINT = [sys.executable, "-m", "sm_bench_widgets.jobs.entrypoint"]
+
+
+@pytest.fixture
+def job_env(emulator) -> dict[str, str]:
+    """A job container's environment, its AWS calls going to the session emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=emulator.endpoint_url,
+        AWS_ACCESS_KEY_ID="emulated",
+        AWS_SECRET_ACCESS_KEY="emulated",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    return env
+
+
+def job_input(tmp_path: Path, **changes) -> Path:
+    """The input folder a launcher writes: config.json and payloads.jsonl."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    config = small_config(tmp_path, **changes)
+    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    write_jsonl(
+        [{**CSV_EXAMPLES[0], "Body": b"1,2,3,4"}, CSV_EXAMPLES[1]], folder / "payloads.jsonl"
+    )
+    return folder
+
+
+def run_dir_of(output: Path) -> Path:
+    (run_dir,) = list((output / "sm-bench-results").glob("*"))
+    return run_dir
+
+
+def test_the_job_runs_the_benchmark_and_leaves_its_run_store_in_the_output(
+    job_env, tmp_path, emulator
+):
+    output = tmp_path / "output"
+    proc = subprocess.run(
+        [*ENTRYPOINT, "--input", str(job_input(tmp_path)), "--output", str(output)],
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_dir = run_dir_of(output)
+    assert "trial stability-m2048 ended: " in proc.stderr
+    stored = load_run(run_dir)
+    assert stored.status["status"] == "completed" and stored.config["emulated"] is True
+    result = BenchmarkResult.load(run_dir)
+    assert len(result.invocations) > 0 and set(result.invocations["outcome"]) == {"ok"}
+    assert set(result.invocations["payload_index"]) == {0, 1}
+    assert find_leftovers(emulator.target(), run_id=stored.run_id) == []
+
+
+def test_sigterm_stops_the_job_and_deletes_its_endpoints(job_env, tmp_path, emulator):
+    output = tmp_path / "output"
+    args = ["--input", str(job_input(tmp_path, stability_benchmark_invocations=100000))]
+    proc = subprocess.Popen(
+        [*ENTRYPOINT, *args, "--output", str(output), "--resource-config", "/nonexistent"],
+        env={**job_env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            files = list(output.glob("sm-bench-results/*/invocations.jsonl"))
+            if files and len(files[0].read_text().splitlines()) >= 20:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"the job exited early: {proc.communicate()}")
+            time.sleep(0.05)
+        else:
+            pytest.fail("the job wrote no 20 invocations within 120 s")
+        proc.send_signal(signal.SIGTERM)  # what StopProcessingJob sends
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    stored = load_run(run_dir_of(output))
+    assert stored.status["status"] == "stopped"
+    assert stored.stop_reasons == {"stability-m2048": "stopped"}
+    assert find_leftovers(emulator.target(), run_id=stored.run_id) == []
+
+
+def test_bad_input_fails_with_one_line_naming_the_field_before_any_endpoint(job_env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run(
+        [*ENTRYPOINT, "--input", str(empty), "--output", str(tmp_path / "out")],
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("sm-bench job: error: input=")
+
+    hosts = tmp_path / "resourceconfig.json"
+    hosts.write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}))
+    args = ["--input", str(job_input(tmp_path)), "--output", str(tmp_path / "out")]
+    proc = subprocess.run(
+        [*ENTRYPOINT, *args, "--resource-config", str(hosts)],
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "instance_count=2" in proc.stderr
+    assert not (tmp_path / "out").exists()
