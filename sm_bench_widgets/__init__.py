@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "run_benchmark": "sm_bench_widgets.api",
     "start_benchmark": "sm_bench_widgets.api",
+    "resume_benchmark": "sm_bench_widgets.api",
     "RunHandle": "sm_bench_widgets.api",
     "BenchmarkResult": "sm_bench_widgets.result",
     "BenchmarkPanel": "sm_bench_widgets.widgets",
