@@ -105,6 +105,12 @@ class DataPlane:
             pools = [pool for _, pool in self._pools.values()]
         return sum(pool.reap() for pool in pools)
 
+    def instance_count(self, region: str, name: str) -> int:
+        """How many instances endpoint ``name`` holds now; 0 when it has none."""
+        with self._lock:
+            entry = self._pools.get((region, name))
+        return entry[1].instance_count if entry is not None else 0
+
     def _pool_for(self, region: str, state: VariantState) -> EndpointPool:
         key = (region, state.endpoint.endpoint_name)
         with self._lock:

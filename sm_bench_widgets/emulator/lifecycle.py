@@ -46,11 +46,16 @@ class EndpointLifecycle:
             target=self._bring_up,
             args=(region, name, endpoint),
             daemon=True,
-            name=f"sm-bench-emulator-create-{name}",
+            name=_creator_name(name),
         )
         with self._lock:
             self._threads.add(thread)
         thread.start()
+
+    def creating(self, name: str) -> bool:
+        """True while endpoint ``name`` is still being brought up (its Creating delay)."""
+        with self._lock:
+            return any(t.name == _creator_name(name) for t in self._threads)
 
     def endpoint_deleted(self, region: str, name: str) -> None:
         """moto just deleted endpoint ``name``: stop its instances."""
@@ -109,3 +114,8 @@ class EndpointLifecycle:
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+
+def _creator_name(endpoint: str) -> str:
+    """The name of the thread that brings endpoint ``endpoint`` up."""
+    return f"sm-bench-emulator-create-{endpoint}"

@@ -75,6 +75,12 @@ class EndpointPool:
         self._instances: list[Instance] = []
         self._closed = False
 
+    @property
+    def instance_count(self) -> int:
+        """How many instances the pool holds now: starting, busy or idle."""
+        with self._lock:
+            return len(self._instances)
+
     # -- lifecycle -------------------------------------------------------------------
     def warm_up(self) -> None:
         """Start the provisioned-concurrency instances (raises ``StartFailed``)."""

@@ -24,6 +24,7 @@ from sm_bench_widgets.emulator.handler_host import (
     HandlerWorker,
 )
 from sm_bench_widgets.emulator.server import DEMO_MLP_DIR
+from tests.waiting import wait_until
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -45,13 +46,9 @@ def gone(pid: int) -> bool:
         return True
 
 
-def wait_gone(pid: int, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if gone(pid):
-            return True
-        time.sleep(0.02)
-    return gone(pid)
+def wait_gone(pid: int) -> None:
+    """Wait until process ``pid`` has ended; fail the test if it still runs after 30 s."""
+    wait_until(lambda: gone(pid), 30, f"process {pid} still runs")
 
 
 def mlp_reference(x: np.ndarray) -> np.ndarray:
@@ -295,10 +292,11 @@ def test_env_model_dir_siblings_and_prints(tmp_path: Path) -> None:
         out, out_type = worker.invoke(b"[1]", JSON, "")
         assert json.loads(out) == {"answer": "42", "flavour": "vanilla"}
         assert out_type == JSON
-        deadline = time.monotonic() + 5
-        while not any("serving" in line for line in worker.stderr_tail):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(
+            lambda: any("serving" in line for line in worker.stderr_tail),
+            30,
+            "the worker's 'serving' line did not reach stderr_tail",
+        )
         assert any(f"loading from {weights}" in line for line in worker.stderr_tail)
 
 
@@ -338,7 +336,7 @@ def test_timeout_kills_the_worker(tmp_path: Path) -> None:
         worker.invoke(b"x", CSV, "", timeout_s=0.5)
     assert time.monotonic() - started < 5
     assert not worker.alive
-    assert wait_gone(worker.pid)
+    wait_gone(worker.pid)
     worker.close()
 
 
@@ -384,7 +382,7 @@ def test_memory_limit_while_serving_kills_the_worker(tmp_path: Path) -> None:
     assert info.value.peak_mb > 200
     assert "insufficient memory" in info.value.message
     assert not worker.alive
-    assert wait_gone(worker.pid)
+    wait_gone(worker.pid)
     worker.close()
 
 
@@ -416,8 +414,8 @@ def test_close_kills_the_worker_and_its_children(tmp_path: Path) -> None:
     assert worker.alive and not gone(child)
     worker.close()
     assert not worker.alive
-    assert wait_gone(worker.pid)
-    assert wait_gone(child)
+    wait_gone(worker.pid)
+    wait_gone(child)
     worker.close()
     with pytest.raises(HandlerInvokeError):
         worker.invoke(b"", CSV, "")

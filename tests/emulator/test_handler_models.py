@@ -24,6 +24,7 @@ from tests.emulator.awsutil import (
     unique,
     wait,
 )
+from tests.waiting import wait_until
 
 SCRIPT = """
 import json
@@ -96,10 +97,11 @@ def test_model_created_through_boto3_with_sagemaker_env(aws, emulator, script_di
         started = workers_of(psutil.Process().pid) - before
         assert started  # a worker process serves the endpoint
         aws.sm.delete_endpoint(EndpointName=name)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and workers_of(psutil.Process().pid) & started:
-            time.sleep(0.05)
-        assert not workers_of(psutil.Process().pid) & started  # deleting stops it
+        wait_until(  # deleting stops it
+            lambda started=started: not workers_of(psutil.Process().pid) & started,
+            30,
+            f"the workers {sorted(started)} still run after their endpoint was deleted",
+        )
 
 
 def test_handler_errors_become_model_errors(aws, emulator, script_dir):
@@ -226,7 +228,8 @@ def test_stopping_the_emulator_stops_its_workers(script_dir):
         invoke(aws, name, b'{"instances": [[1]]}', "application/json")
         started = workers_of(me) - before
         assert started
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and workers_of(me) & started:
-        time.sleep(0.05)
-    assert not workers_of(me) & started
+    wait_until(
+        lambda: not workers_of(me) & started,
+        30,
+        f"the workers {sorted(started)} still run after the emulator stopped",
+    )

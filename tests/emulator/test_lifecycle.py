@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
@@ -17,6 +15,7 @@ from tests.emulator.awsutil import (
     unique,
     wait,
 )
+from tests.waiting import wait_until
 
 
 def test_create_wait_invoke_delete(aws):
@@ -177,11 +176,15 @@ def test_invalid_serverless_config_is_refused(aws, serverless, fragment):
     assert name not in names
 
 
-def test_endpoint_deleted_while_creating_stays_deleted(aws):
+def test_endpoint_deleted_while_creating_stays_deleted(aws, emulator):
     name = unique("short-lived")
     create(aws, name, "demo-tabular")
     aws.sm.delete_endpoint(EndpointName=name)
-    time.sleep(0.2)  # past the (time-scaled) creation delay
+    wait_until(
+        lambda: not emulator.lifecycle.creating(name),
+        30,
+        f"the emulator did not finish bringing up {name}",
+    )
     assert name not in {e["EndpointName"] for e in aws.sm.list_endpoints()["Endpoints"]}
     aws.sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     wait(aws, name)
@@ -193,7 +196,11 @@ def test_reset_while_creating_leaves_no_instances(fresh_emulator):
     name = unique("reset-creating")
     create(aws, name, "demo-tabular", provisioned=1)
     fresh_emulator.reset()
-    time.sleep(0.2)  # past the (time-scaled) creation delay
+    wait_until(
+        lambda: not fresh_emulator.lifecycle.creating(name),
+        30,
+        f"the emulator did not finish bringing up {name}",
+    )
     assert aws.sm.list_endpoints()["Endpoints"] == []
     # the endpoint being brought up when moto forgot it must not keep its warm instance
     assert fresh_emulator.dataplane._pools == {}

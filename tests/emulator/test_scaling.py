@@ -12,6 +12,7 @@ from sm_bench_widgets.emulator.pool import EndpointPool, PoolClosed, Throttled, 
 from sm_bench_widgets.emulator.runtimes import ProfileSpec
 from tests.conftest import TEST_TIME_SCALE
 from tests.emulator.awsutil import burst, clients, deploy, invoke, setup_us
+from tests.waiting import wait_until
 
 # 40 s of emulated compute per request (0.4 s real at the test time scale), so that requests
 # released together certainly overlap; 1 s emulated cold start.
@@ -82,7 +83,11 @@ def test_idle_instances_scale_down_and_the_next_request_is_cold():
         assert setup_us(invoke(aws, name)) is not None
         assert setup_us(invoke(aws, name)) is None
         assert setup_us(invoke(aws, kept)) is None
-        time.sleep(40 * TEST_TIME_SCALE * 2.5)  # well past the idle timeout
+        wait_until(
+            lambda: emu.dataplane.instance_count("us-east-1", name) == 0,
+            30,
+            f"the idle instance of {name} was not reclaimed after the 40 s idle timeout",
+        )
         assert setup_us(invoke(aws, name)) is not None
         assert setup_us(invoke(aws, kept)) is None
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.aws.endpoints import delete_endpoint, find_leftover_resources
 from sm_bench_widgets.engine.store import RunStore, load_run
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.schema import INVOCATION_COLUMNS
+from tests.waiting import wait_until
 
 from .helpers import KILLABLE_RUN, endpoint_names, small_config
 
@@ -25,9 +25,7 @@ def test_invocations_reach_disk_while_the_run_goes_on(emulator_target, tmp_path)
     handle = start_benchmark(config, emulator_target)
     try:
         path = handle.run_dir / "invocations.jsonl"
-        deadline = time.monotonic() + 30
-        while _lines(path) < 60 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: _lines(path) >= 60, 60, "the run did not write 60 invocations to disk")
         assert handle.status == "running"
         on_disk = load_run(handle.run_dir)
         assert len(on_disk.invocations) >= 60
@@ -74,17 +72,18 @@ def test_a_killed_run_leaves_a_readable_directory_and_tagged_endpoints(fresh_emu
         [sys.executable, "-c", KILLABLE_RUN, fresh_emulator.endpoint_url, str(tmp_path), "100000"]
     )
     try:
-        deadline = time.monotonic() + 60
-        run_dirs = []
-        while time.monotonic() < deadline:
-            run_dirs = list((tmp_path / "sm-bench-results").glob("*"))
-            if run_dirs and _lines(run_dirs[0] / "invocations.jsonl") >= 50:
-                break
-            time.sleep(0.1)
+        wait_until(
+            lambda: any(
+                _lines(d / "invocations.jsonl") >= 50
+                for d in (tmp_path / "sm-bench-results").glob("*")
+            ),
+            60,
+            "the run to kill did not write 50 invocations",
+        )
     finally:
         proc.kill()  # SIGKILL: no cleanup code runs
         proc.wait(10)
-    (run_dir,) = run_dirs
+    (run_dir,) = (tmp_path / "sm-bench-results").glob("*")
     run = load_run(run_dir)
     assert len(run.invocations) >= 50
     assert set(run.invocations["outcome"]) == {"ok"}

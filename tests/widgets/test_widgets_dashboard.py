@@ -14,6 +14,7 @@ from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.dashboard import Dashboard
 from sm_bench_widgets.widgets.live import EventBuffer, Refresher
 from tests.rows import invocation_frame, invocation_row
+from tests.waiting import wait_until
 
 
 def _rows(memory: int, latency_ms: float, n: int, t0: float = 1000.0, seed: int = 0):
@@ -69,11 +70,11 @@ def test_dashboard_rows_reach_the_chart_data_after_a_refresh():
         buffer.put(ev.InvocationBatch("stability-m1024", _rows(1024, 50.0, 30)))
         buffer.put(ev.InvocationBatch("stability-m1024", _rows(1024, 50.0, 30, t0=2000)))
         timeline = dashboard.charts["timeline"]
-        deadline = 200
-        while dashboard.row_count < 60 or not timeline.datasets()["timeline_points"]:
-            deadline -= 1
-            assert deadline, "the refresher did not apply the events"
-            refresher._stop.wait(0.02)
+        wait_until(
+            lambda: dashboard.row_count >= 60 and timeline.datasets()["timeline_points"],
+            30,
+            "the refresher did not apply the events",
+        )
         refresher.flush()
         points = timeline.datasets()["timeline_points"]
         assert len(points) == 60

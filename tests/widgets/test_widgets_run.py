@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import ast
 import json
-import time
 
 import pandas as pd
 
 from sm_bench_widgets.aws.endpoints import find_leftovers
 from sm_bench_widgets.result import BenchmarkResult
+from tests.waiting import wait_until
 from tests.widgets.conftest import CSV_EXAMPLES
-
-
-def _wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def test_run_to_the_end_fills_charts_card_and_exports(make_panel, emulator_target):
@@ -90,7 +83,7 @@ def test_run_to_the_end_fills_charts_card_and_exports(make_panel, emulator_targe
 def test_stop_deletes_endpoints_and_keeps_the_partial_result(make_panel, emulator_target):
     panel = make_panel(adaptive=False, stability_benchmark_invocations=100_000, memory_sizes=[1024])
     handle = panel.start()
-    _wait_for(lambda: panel.dashboard.row_count >= 20)
+    wait_until(lambda: panel.dashboard.row_count >= 20, 60, "the dashboard did not reach 20 rows")
     assert find_leftovers(emulator_target, handle.run_id)  # its endpoint exists meanwhile
     panel.stop()
     result = panel.wait(timeout=60)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sm_bench_widgets.widgets import BenchmarkPanel
 from sm_bench_widgets.widgets.models import list_model_names
 from sm_bench_widgets.widgets.target import AWS, EMULATOR, has_aws_credentials
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -51,6 +53,15 @@ def test_without_credentials_the_panel_starts_the_emulator_and_says_so(no_aws_cr
     assert not panel.run_button.disabled
 
 
+def _wait_past(moment: datetime) -> None:
+    """Wait until the clock is past ``moment`` at the millisecond precision of CreationTime."""
+    wait_until(
+        lambda: datetime.now(UTC) >= moment + timedelta(milliseconds=1),
+        30,
+        f"the clock did not pass {moment.isoformat()}",
+    )
+
+
 def test_model_list_is_newest_first(emulator_target):
     sm = emulator_target.client("sagemaker")
     stamp = f"{time.time_ns():x}"[-8:]
@@ -61,6 +72,6 @@ def test_model_list_is_newest_first(emulator_target):
             PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:latest"},
             ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
         )
-        time.sleep(0.05)
+        _wait_past(sm.describe_model(ModelName=name)["CreationTime"])
     listed = [n for n in list_model_names(emulator_target) if n in names]
     assert listed == names[::-1]
