@@ -15,9 +15,9 @@ from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine.plan import Trial, plan_concurrency, plan_stability
+from sm_bench_widgets.limits import INVOCATION_TIMEOUT_S
 
 GB = 1024**3
-INVOCATION_TIMEOUT_S = 60.0  # serverless containers must answer within 60 s
 
 
 @dataclass(frozen=True)
