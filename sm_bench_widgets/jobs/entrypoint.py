@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
-from sm_bench_widgets.jobs.host import RESOURCE_CONFIG, this_host
+from sm_bench_widgets.jobs.host import this_host
 
 CONFIG_FILE = "config.json"
 PAYLOADS_FILE = "payloads.jsonl"
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sm-bench-job", description=__doc__.splitlines()[0])
     parser.add_argument("--input", default=DEFAULT_INPUT, help="folder of config and payloads")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="folder of the run store")
-    parser.add_argument("--resource-config", default=str(RESOURCE_CONFIG), help=argparse.SUPPRESS)
+    parser.add_argument("--resource-config", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 

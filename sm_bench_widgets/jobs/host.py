@@ -12,7 +12,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-RESOURCE_CONFIG = Path("/opt/ml/config/resourceconfig.json")
+# the local emulator's job runner maps /opt/ml to a folder of its own and says where here
+OPT_ML_VARIABLE = "SM_BENCH_OPT_ML"
+
+
+def opt_ml() -> Path:
+    """The job's /opt/ml (the emulator's stand-in for it when ``SM_BENCH_OPT_ML`` is set)."""
+    return Path(os.environ.get(OPT_ML_VARIABLE) or "/opt/ml")
+
+
+def resource_config_path() -> Path:
+    """Where SageMaker describes the job's hosts."""
+    return opt_ml() / "config" / "resourceconfig.json"
 
 
 @dataclass(frozen=True)
@@ -28,9 +39,10 @@ class Host:
         return len(self.hosts)
 
 
-def this_host(path: str | os.PathLike[str] = RESOURCE_CONFIG) -> Host:
-    """The host described by ``path``, or a lone host named ``algo-1`` if there is none."""
-    p = Path(path)
+def this_host(path: str | os.PathLike[str] | None = None) -> Host:
+    """The host described by ``path`` (default: the job's resourceconfig.json), or a lone
+    host named ``algo-1`` if there is none."""
+    p = Path(path) if path is not None else resource_config_path()
     if not p.exists():
         return Host("algo-1", ("algo-1",))
     data = json.loads(p.read_text())
