@@ -109,7 +109,7 @@ class RunContext:
         A new run writes its config and payloads; a resumed one (``earlier_errors`` given)
         adds ``meta`` to the config it wrote before and carries its counts on.
         """
-        self.store = RunStore(self.run_dir)
+        self.store = RunStore(self.run_dir, self.options.store_segment_seconds)
         if earlier_errors is not None:
             self.store.continue_from(len(self.rows), earlier_errors)
             self.store.update_config(**meta)

@@ -18,7 +18,9 @@ class RunOptions:
     ``cloudwatch_wait``: seconds to wait for an endpoint's metrics to show up (None: 60 on
     AWS, 1 against the emulator). ``pause``: a function giving the seconds to sleep before
     each invocation (overrides ``config.invocation_pause``; the seed paused
-    ``random.random()`` seconds). ``seed``: payload draw seed.
+    ``random.random()`` seconds). ``seed``: payload draw seed. ``store_segment_seconds``:
+    write the run store as segment files closed at least this often (a Processing job's
+    output, uploaded file by file while it runs); None writes one file per stream.
     """
 
     cloudwatch_wait: float | None = None
@@ -29,6 +31,7 @@ class RunOptions:
     endpoint_poll: float | None = None
     pause: Callable[[], float] | None = None
     seed: int | None = None
+    store_segment_seconds: float | None = None
 
 
 class RunFailed(RuntimeError):

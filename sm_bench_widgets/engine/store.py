@@ -16,8 +16,15 @@ Layout of one run directory, ``<result_save_path>/sm-bench-results/<run_id>/``:
 - ``status.json``: ``status`` (running, completed, stopped, failed), ``updated``,
   ``invocations`` count and ``errors`` (messages); replaced atomically on each update.
 
-``load_run(dir)`` reads a directory back, also one whose run crashed: its status stays
-``running`` with an old ``updated`` time, and a torn last line is skipped.
+With ``segment_seconds`` (a Processing job, whose output is uploaded file by file while it
+runs), each of the three append-only streams is written instead as a folder of segment
+files closed at least every ``segment_seconds``: ``invocations/part-00001.jsonl``, ...
+(likewise ``trials/`` and ``cloudwatch/``), so every closed file is final and can be
+uploaded once.
+
+``load_run(dir)`` reads a directory back (either layout, or both after a resume), also one
+whose run crashed: its status stays ``running`` with an old ``updated`` time, and a torn
+last line is skipped.
 """
 
 from __future__ import annotations
@@ -91,10 +98,58 @@ def ensure_free(run_dir: Path) -> None:
     _lock(run_dir).close()
 
 
+class _Stream:
+    """One append-only JSON Lines stream: a single file, or segment files closed at least
+    every ``segment_seconds``. Callers hold the store's lock."""
+
+    def __init__(self, run_dir: Path, name: str, segment_seconds: float | None):
+        self.path = run_dir / f"{name}.jsonl"
+        self.folder = run_dir / name
+        self.segment_seconds = segment_seconds
+        self._file: Any = None
+        self._opened = 0.0
+        if segment_seconds is None:
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self.folder.mkdir(exist_ok=True)
+            self._next = 1 + max(
+                (_part_number(p) for p in self.folder.glob("part-*.jsonl")), default=0
+            )
+
+    def write(self, text: str) -> None:
+        if self._file is None:
+            self._file = open(self.folder / f"part-{self._next:05d}.jsonl", "x", encoding="utf-8")  # noqa: SIM115
+            self._next += 1
+            self._opened = time.monotonic()
+        self._file.write(text)
+        self._file.flush()
+
+    def close_stale(self) -> None:
+        """Close the open segment once it is ``segment_seconds`` old (it is then final)."""
+        if (
+            self.segment_seconds is not None
+            and self._file is not None
+            and time.monotonic() - self._opened >= self.segment_seconds
+        ):
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _part_number(path: Path) -> int:
+    try:
+        return int(path.stem.split("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
 class RunStore:
     """Writes one run directory; thread-safe; every append is flushed before returning."""
 
-    def __init__(self, run_dir: str | os.PathLike[str]):
+    def __init__(self, run_dir: str | os.PathLike[str], segment_seconds: float | None = None):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._held = _lock(self.run_dir)
@@ -102,9 +157,23 @@ class RunStore:
         self._count = 0
         self._errors: list[str] = []
         self._status = "running"
-        self._inv = open(self.run_dir / "invocations.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self._trials = open(self.run_dir / "trials.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self._cw = open(self.run_dir / "cloudwatch.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._inv = _Stream(self.run_dir, "invocations", segment_seconds)
+        self._trials = _Stream(self.run_dir, "trials", segment_seconds)
+        self._cw = _Stream(self.run_dir, "cloudwatch", segment_seconds)
+        self._closed = threading.Event()
+        if segment_seconds is not None:
+            threading.Thread(
+                target=self._close_stale_segments,
+                args=(segment_seconds,),
+                name="sm-bench-store-segments",
+                daemon=True,
+            ).start()
+
+    def _close_stale_segments(self, every: float) -> None:
+        while not self._closed.wait(every / 4):
+            with self._lock:
+                for stream in (self._inv, self._trials, self._cw):
+                    stream.close_stale()
 
     def write_config(self, config_dict: dict[str, Any], **meta: Any) -> None:
         """Write ``config.json`` (options and run metadata) and the first status."""
@@ -143,14 +212,12 @@ class RunStore:
         text = "".join(_dumps(r) + "\n" for r in rows)
         with self._lock:
             self._inv.write(text)
-            self._inv.flush()
             self._count += len(rows)
 
     def append_trial(self, record: dict[str, Any]) -> None:
         """Append a trial record (planned or ended)."""
         with self._lock:
             self._trials.write(_dumps(record) + "\n")
-            self._trials.flush()
 
     def append_cloudwatch(self, frame: pd.DataFrame) -> None:
         """Append one endpoint's CloudWatch rows."""
@@ -159,7 +226,6 @@ class RunStore:
         text = "".join(_dumps(r) + "\n" for r in frame.to_dict(orient="records"))
         with self._lock:
             self._cw.write(text)
-            self._cw.flush()
 
     def add_error(self, message: str) -> None:
         """Record an error message in ``status.json``."""
@@ -185,10 +251,11 @@ class RunStore:
 
     def close(self, status: str) -> None:
         """Write ``cloudwatch.csv`` and the final status, and close the files."""
+        self._closed.set()
         with self._lock:
-            for f in (self._inv, self._trials, self._cw):
-                f.close()
-        cw = _read_jsonl(self.run_dir / "cloudwatch.jsonl")
+            for stream in (self._inv, self._trials, self._cw):
+                stream.close()
+        cw = _read_stream(self.run_dir, "cloudwatch")
         cloudwatch_frame([pd.DataFrame(cw)]).to_csv(self.run_dir / "cloudwatch.csv", index=False)
         self.write_status(status, finished=time.time())
         self._held.close()
@@ -228,6 +295,14 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
+    """Every record of one stream: the single file, then the segments in order."""
+    rows = _read_jsonl(run_dir / f"{name}.jsonl")
+    for part in sorted((run_dir / name).glob("part-*.jsonl"), key=_part_number):
+        rows.extend(_read_jsonl(part))
+    return rows
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
@@ -240,7 +315,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
     path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"no run directory at {path}")
-    trials = _read_jsonl(path / "trials.jsonl")
+    trials = _read_stream(path, "trials")
     planned = [
         {k: v for k, v in t.items() if k != "event"} for t in trials if t.get("event") == "planned"
     ]
@@ -252,8 +327,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
         run_dir=path,
         config=_read_json(path / "config.json"),
         status=status,
-        invocations=invocations_frame(_read_jsonl(path / "invocations.jsonl")),
-        cloudwatch=cloudwatch_frame([pd.DataFrame(_read_jsonl(path / "cloudwatch.jsonl"))]),
+        invocations=invocations_frame(_read_stream(path, "invocations")),
+        cloudwatch=cloudwatch_frame([pd.DataFrame(_read_stream(path, "cloudwatch"))]),
         trials=planned,
         stop_reasons=stop_reasons,
     )

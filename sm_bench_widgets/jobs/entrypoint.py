@@ -2,11 +2,12 @@
 
 ``python -m sm_bench_widgets.jobs.entrypoint --input DIR --output DIR`` reads the
 benchmark from ``DIR/config.json`` (``BenchmarkConfig`` options) and its payloads from
-``DIR/payloads.jsonl``, and writes the run store under the output directory, so an output
-in Continuous upload mode carries invocations to S3 while the job runs. SIGTERM (what
-StopProcessingJob sends) stops the load and deletes the run's endpoints before the
-process exits. The exit status is 0 for a completed or stopped run, 1 for a failed one
-and 2 for a bad input; the reason goes to standard error (the job's CloudWatch log).
+``DIR/payloads.jsonl``, and writes the run store under the output directory in segment
+files, so an output in Continuous upload mode carries invocations to S3 while the job
+runs. SIGTERM (what StopProcessingJob sends) stops the load and deletes the run's
+endpoints before the process exits. The exit status is 0 for a completed or stopped run,
+1 for a failed one and 2 for a bad input; the reason goes to standard error (the job's
+CloudWatch log).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ CONFIG_FILE = "config.json"
 PAYLOADS_FILE = "payloads.jsonl"
 DEFAULT_INPUT = "/opt/ml/processing/input/benchmark"
 DEFAULT_OUTPUT = "/opt/ml/processing/output/results"
+# run-store segments close at least this often: the delay of live results from a job
+SEGMENT_SECONDS = 5.0
 
 log = logging.getLogger("sm_bench_widgets.job")
 
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
-    from sm_bench_widgets.api import RunFailed, start_benchmark
+    from sm_bench_widgets.api import RunFailed, RunOptions, start_benchmark
 
     stopping = threading.Event()
     handle = None
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 "instance_count", host.count, "1 (a benchmark runs on one host for now)"
             )
         config = read_config(Path(args.input), Path(args.output))
-        handle = start_benchmark(config)
+        handle = start_benchmark(config, options=RunOptions(store_segment_seconds=SEGMENT_SECONDS))
     except ConfigError as exc:
         print(f"sm-bench job: error: {exc}", file=sys.stderr, flush=True)
         return 2

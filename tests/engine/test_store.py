@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.aws.endpoints import delete_endpoint, find_leftover_resources
@@ -98,3 +100,34 @@ def test_a_killed_run_leaves_a_readable_directory_and_tagged_endpoints(fresh_emu
         delete_endpoint(target, name)
     assert endpoint_names(target) == []
     assert json.loads((run_dir / "config.json").read_text())["emulated"] is True
+
+
+def test_segments_close_on_time_and_read_back_like_one_file(tmp_path):
+    from tests.waiting import wait_until
+
+    store = RunStore(tmp_path / "run", segment_seconds=0.2)
+    rows = [{"run_id": "r", "trial_id": "t", "latency_ms": float(i)} for i in range(4)]
+    store.append_invocations(rows[:2])
+    store.append_trial({"event": "planned", "trial_id": "t"})
+    first = tmp_path / "run" / "invocations" / "part-00001.jsonl"
+    # a segment is final once closed (within segment_seconds): later rows go to the next
+    wait_until(lambda: not _open_in_this_process(first), 30, f"{first} was not closed")
+    store.append_invocations(rows[2:])
+    assert len(first.read_text().splitlines()) == 2
+    assert (tmp_path / "run" / "invocations" / "part-00002.jsonl").exists()
+    store.close("stopped")
+    run = load_run(tmp_path / "run")
+    assert run.invocations["latency_ms"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert run.trials == [{"trial_id": "t"}]
+    assert not (tmp_path / "run" / "invocations.jsonl").exists()
+    # carried on later (a resumed job): numbering goes on, both read back in order
+    again = RunStore(tmp_path / "run", segment_seconds=0.2)
+    again.append_invocations([{**rows[0], "latency_ms": 9.0}])
+    again.close("completed")
+    assert (tmp_path / "run" / "invocations" / "part-00003.jsonl").exists()
+    assert load_run(tmp_path / "run").invocations["latency_ms"].tolist()[-1] == 9.0
+
+
+def _open_in_this_process(path) -> bool:
+    fds = Path("/proc/self/fd")
+    return any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir())

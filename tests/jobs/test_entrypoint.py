@@ -65,6 +65,9 @@ def test_the_job_runs_the_benchmark_and_leaves_its_run_store_in_the_output(
     assert proc.returncode == 0, proc.stderr
     run_dir = run_dir_of(output)
     assert "trial stability-m2048 ended: " in proc.stderr
+    # written in segment files, each final once closed, for a Continuous upload
+    assert list((run_dir / "invocations").glob("part-*.jsonl"))
+    assert not (run_dir / "invocations.jsonl").exists()
     stored = load_run(run_dir)
     assert stored.status["status"] == "completed" and stored.config["emulated"] is True
     result = BenchmarkResult.load(run_dir)
@@ -86,8 +89,8 @@ def test_sigterm_stops_the_job_and_deletes_its_endpoints(job_env, tmp_path, emul
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            files = list(output.glob("sm-bench-results/*/invocations.jsonl"))
-            if files and len(files[0].read_text().splitlines()) >= 20:
+            parts = output.glob("sm-bench-results/*/invocations/part-*.jsonl")
+            if sum(len(p.read_text().splitlines()) for p in parts) >= 20:
                 break
             if proc.poll() is not None:
                 pytest.fail(f"the job exited early: {proc.communicate()}")
