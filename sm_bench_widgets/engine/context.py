@@ -178,9 +178,13 @@ class RunContext:
             self._prices = pricing.get_prices(self.region, self.config.pricing_overrides)
         return self._prices
 
-    def rank_inputs(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Summary and cost tables of ``df`` (the inputs of racing and the recommendation)."""
-        summary = stats.summarize(df, self.stop_reasons, confidence=self.config.confidence)
+    def rank_inputs(
+        self, df: pd.DataFrame, stop_reasons: dict[str, str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Summary and cost tables of ``df`` (the inputs of racing and the recommendation),
+        with the run's stop reasons unless others are given."""
+        reasons = self.stop_reasons if stop_reasons is None else stop_reasons
+        summary = stats.summarize(df, reasons, confidence=self.config.confidence)
         costs = cost.cost_table(summary, df, self.prices, self.config.monthly_invocations)
         return summary, costs
 

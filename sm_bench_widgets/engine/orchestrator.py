@@ -25,6 +25,7 @@ from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine.context import RunContext
 from sm_bench_widgets.engine.events import PhaseStarted, RunEnded, RunStarted
+from sm_bench_widgets.engine.hosts import HostShare
 from sm_bench_widgets.engine.options import (
     RunFailed,
     RunOptions,
@@ -32,7 +33,13 @@ from sm_bench_widgets.engine.options import (
     new_run_id,
     prepare,
 )
-from sm_bench_widgets.engine.plan import Trial, group_by_endpoint, plan_concurrency, plan_stability
+from sm_bench_widgets.engine.plan import (
+    Trial,
+    group_by_endpoint,
+    plan_concurrency,
+    plan_stability,
+    share,
+)
 from sm_bench_widgets.engine.resume import ResumePoint
 from sm_bench_widgets.engine.steps.choose import choose_memory
 from sm_bench_widgets.engine.steps.deploy import deploy
@@ -56,15 +63,20 @@ class Orchestrator:
         sampler: PayloadSampler | None = None,
         *,
         resume: ResumePoint | None = None,
+        run_id: str | None = None,
+        host: HostShare | None = None,
     ):
         self.options = options or RunOptions()
         sampler = sampler or prepare(config, self.options.seed)
         self.resumed = resume
+        self.host = host if host is not None and host.count > 1 else None
         if resume is not None:
             run_id, run_dir = resume.run_id, resume.run_dir
         else:
-            run_id = new_run_id()
+            run_id = run_id or new_run_id()
             run_dir = run_directory(config.result_save_path, run_id)
+            if self.host is not None:  # each host keeps its own store in the run's folder
+                run_dir = run_dir / self.host.name
         self.ctx = RunContext(
             config,
             target,
@@ -173,14 +185,15 @@ class Orchestrator:
         try:
             self.started_at = time.time()
             if self.resumed is None:
-                ctx.open(
-                    dict(
-                        run_id=ctx.run_id,
-                        created=self.started_at,
-                        emulated=ctx.emulated,
-                        region=ctx.region,
-                    )
+                meta = dict(
+                    run_id=ctx.run_id,
+                    created=self.started_at,
+                    emulated=ctx.emulated,
+                    region=ctx.region,
                 )
+                if self.host is not None:
+                    meta.update(host=self.host.name, hosts=self.host.count)
+                ctx.open(meta)
             else:
                 ctx.open({"resumed": self.started_at}, earlier_errors=self.resumed.errors)
                 delete_leftovers(ctx)
@@ -210,7 +223,8 @@ class Orchestrator:
         ctx = self.ctx
         earlier = self.resumed.trials if self.resumed is not None else []
         ctx.remember_planned(earlier)
-        stability = [t for t in earlier if t.phase == "stability"] or plan_stability(ctx.config)
+        planned = [t for t in earlier if t.phase == "stability"] or plan_stability(ctx.config)
+        stability = self._mine(planned)
         ctx.plan(stability)
         ctx.publish(
             RunStarted(
@@ -229,12 +243,26 @@ class Orchestrator:
             return
         concurrency = [t for t in earlier if t.phase == "concurrency"]
         if not concurrency:
-            memory = choose_memory(ctx, stability)
+            others = {t.trial_id for t in planned} - {t.trial_id for t in stability}
+            peers = self._gather(others)
+            if peers is None:
+                return
+            memory = choose_memory(ctx, planned, *peers)
             if memory is None:
                 return
-            concurrency = plan_concurrency(config, memory)
+            concurrency = self._mine(plan_concurrency(config, memory))
             ctx.plan(concurrency)
         self._concurrency_phase(self._to_run(concurrency))
+
+    def _mine(self, trials: list[Trial]) -> list[Trial]:
+        """This host's share of ``trials`` (all of them on a lone host)."""
+        return share(trials, self.host.index, self.host.count) if self.host else trials
+
+    def _gather(self, trial_ids: set[str]) -> tuple[list[dict], dict[str, str]] | None:
+        """What other hosts measured of ``trial_ids`` (nothing to gather on a lone host)."""
+        if not trial_ids or self.host is None or self.host.peers is None:
+            return [], {}
+        return self.host.peers.gather(trial_ids, self.ctx.stop_event)
 
     def _to_run(self, trials: list[Trial]) -> list[Trial]:
         """The trials of a phase that still need load (all of them in a new run)."""

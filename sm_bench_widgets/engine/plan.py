@@ -123,3 +123,13 @@ def group_by_endpoint(trials: list[Trial]) -> dict[str, list[Trial]]:
     for t in trials:
         groups.setdefault(t.endpoint_key, []).append(t)
     return groups
+
+
+def share(trials: list[Trial], index: int, count: int) -> list[Trial]:
+    """The trials host ``index`` of ``count`` runs: endpoints dealt round-robin in plan
+    order, each endpoint's trials kept together on one host."""
+    if count <= 1:
+        return list(trials)
+    keys = list(group_by_endpoint(trials))
+    mine = {key for i, key in enumerate(keys) if i % count == index}
+    return [t for t in trials if t.endpoint_key in mine]

@@ -311,10 +311,28 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
-    """Read a run directory back into DataFrames (works for a crashed run too)."""
+    """Read a run directory back into DataFrames (works for a crashed run too).
+
+    A run shared by several hosts keeps one store per host in a subfolder; its directory
+    reads back as the one run they make together.
+    """
     path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"no run directory at {path}")
+    hosts = host_directories(path)
+    if hosts:
+        return _merge(path, [_load_one(h) for h in hosts])
+    return _load_one(path)
+
+
+def host_directories(run_dir: Path) -> list[Path]:
+    """The per-host stores of a run shared by several hosts (none for a lone host's run)."""
+    if (run_dir / "config.json").exists():
+        return []
+    return sorted(p for p in run_dir.iterdir() if (p / "config.json").is_file())
+
+
+def _load_one(path: Path) -> StoredRun:
     trials = _read_stream(path, "trials")
     planned = [
         {k: v for k, v in t.items() if k != "event"} for t in trials if t.get("event") == "planned"
@@ -322,13 +340,45 @@ def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
     stop_reasons = {
         t["trial_id"]: t.get("stop_reason", "") for t in trials if t.get("event") == "ended"
     }
-    status = _read_json(path / "status.json")
     return StoredRun(
         run_dir=path,
         config=_read_json(path / "config.json"),
-        status=status,
+        status=_read_json(path / "status.json"),
         invocations=invocations_frame(_read_stream(path, "invocations")),
         cloudwatch=cloudwatch_frame([pd.DataFrame(_read_stream(path, "cloudwatch"))]),
         trials=planned,
         stop_reasons=stop_reasons,
+    )
+
+
+# how the hosts' statuses add up: the first that any host has, in this order
+_STATUS_ORDER = ("running", "failed", "stopped", "completed")
+
+
+def _merge(path: Path, runs: list[StoredRun]) -> StoredRun:
+    """One run from its hosts' stores: every trial once, from the host that ran it."""
+    statuses = [str(r.status.get("status", "running")) for r in runs]
+    status = next((s for s in _STATUS_ORDER if s in statuses), "running")
+    config = {k: v for k, v in runs[0].config.items() if k != "host"}
+    return StoredRun(
+        run_dir=path,
+        config=config,
+        status={
+            "status": status,
+            "hosts": {
+                str(r.config.get("host", r.run_dir.name)): s
+                for r, s in zip(runs, statuses, strict=True)
+            },
+            "invocations": sum(len(r.invocations) for r in runs),
+            "errors": [e for r in runs for e in r.status.get("errors") or []],
+            "finished": max((r.status.get("finished") or 0 for r in runs), default=None)
+            if status != "running"
+            else None,
+        },
+        invocations=invocations_frame(
+            [row for r in runs for row in r.invocations.to_dict("records")]
+        ),
+        cloudwatch=cloudwatch_frame([r.cloudwatch for r in runs]),
+        trials=[t for r in runs for t in r.trials],
+        stop_reasons={k: v for r in runs for k, v in r.stop_reasons.items()},
     )

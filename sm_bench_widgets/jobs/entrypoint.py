@@ -8,6 +8,12 @@ runs. SIGTERM (what StopProcessingJob sends) stops the load and deletes the run'
 endpoints before the process exits. The exit status is 0 for a completed or stopped run,
 1 for a failed one and 2 for a bad input; the reason goes to standard error (the job's
 CloudWatch log).
+
+On a job of several hosts (``/opt/ml/config/resourceconfig.json``), every host runs with the
+same ``--run-id`` and takes its share of the trials; each keeps its own store in a
+subfolder named after it, and reads the others' stability results (from ``--results-s3``,
+where the Continuous output puts them, or else from the shared output folder) to choose the
+memory size of the concurrency phase alike.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
-from sm_bench_widgets.jobs.host import this_host
+from sm_bench_widgets.jobs.host import Host, this_host
+from sm_bench_widgets.jobs.peers import FolderPeers, S3Peers
 
 CONFIG_FILE = "config.json"
 PAYLOADS_FILE = "payloads.jsonl"
@@ -55,10 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", default=DEFAULT_INPUT, help="folder of config and payloads")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="folder of the run store")
     parser.add_argument("--resource-config", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--run-id", default=None, help="the run's id, the same on every host (several hosts)"
+    )
+    parser.add_argument(
+        "--results-s3",
+        default=None,
+        help="s3:// URI the output goes to, where hosts read each other's results "
+        "(several hosts; without it they read the shared output folder)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
-    from sm_bench_widgets.api import RunFailed, RunOptions, start_benchmark
+    from sm_bench_widgets.api import RunFailed
 
     stopping = threading.Event()
     handle = None
@@ -71,12 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)  # before anything is created
     host = this_host(args.resource_config)
     try:
-        if host.count > 1:
-            raise ConfigError(
-                "instance_count", host.count, "1 (a benchmark runs on one host for now)"
-            )
         config = read_config(Path(args.input), Path(args.output))
-        handle = start_benchmark(config, options=RunOptions(store_segment_seconds=SEGMENT_SECONDS))
+        handle = start(config, host, args.run_id, args.results_s3)
     except ConfigError as exc:
         print(f"sm-bench job: error: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -93,6 +106,38 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     log.info("run %s %s", handle.run_id, handle.status)
     return 0
+
+
+def start(config: BenchmarkConfig, host: Host, run_id: str | None, results_s3: str | None) -> Any:
+    """Check everything, then start this host's share of the run; its ``RunHandle``."""
+    from sm_bench_widgets.api import RunHandle, RunOptions
+    from sm_bench_widgets.aws.clients import Target
+    from sm_bench_widgets.aws.endpoints import check_model
+    from sm_bench_widgets.engine.hosts import HostShare
+    from sm_bench_widgets.engine.options import prepare
+    from sm_bench_widgets.engine.orchestrator import Orchestrator
+    from sm_bench_widgets.engine.store import run_directory
+
+    options = RunOptions(store_segment_seconds=SEGMENT_SECONDS)
+    sampler = prepare(config)
+    target = Target.from_environment()
+    check_model(target, config.model_name)
+    share = None
+    if host.count > 1:
+        if not run_id:
+            raise ConfigError("run_id", run_id, "the run's id, the same on every host")
+        if results_s3 is not None and not results_s3.startswith("s3://"):
+            raise ConfigError("results_s3", results_s3, "an s3:// URI")
+        if results_s3:
+            mirror = Path(tempfile.mkdtemp(prefix="sm-bench-peers-"))
+            peers = S3Peers(target, results_s3, run_id, host.name, list(host.hosts), mirror)
+        else:
+            folder = run_directory(config.result_save_path, run_id)
+            peers = FolderPeers(folder, host.name, list(host.hosts))
+        share = HostShare(host.name, host.hosts.index(host.name), host.count, peers)
+    run = Orchestrator(config, target, options, sampler, run_id=run_id, host=share)
+    run.start()
+    return RunHandle(run)
 
 
 def _log_event(event: Any) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pandas as pd
 
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.engine.store import load_run
+from sm_bench_widgets.engine.store import host_directories, load_run
 from sm_bench_widgets.result.optional import available, require
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def load(cls: type[R], directory: str | os.PathLike[str]) -> R:
                 f"version reads up to {FORMAT_VERSION}: upgrade sm-bench-widgets"
             )
         return _from_saved(cls, path, meta)
-    if (path / "invocations.jsonl").exists() or (path / "status.json").exists():
+    if (path / "status.json").exists() or (path.is_dir() and host_directories(path)):
         return _from_run_dir(cls, path)
     raise FileNotFoundError(
         f"{path} holds neither a saved result (meta.json) nor a run "

@@ -63,3 +63,23 @@ def test_provisioned_above_every_max_concurrency_is_refused_naming_the_field():
         plan_concurrency(config, 2048)
     assert err.value.field == "provisioned_concurrency"
     assert "4" in str(err.value)
+
+
+def test_hosts_share_endpoints_round_robin_each_endpoints_trials_together():
+    from sm_bench_widgets.engine.plan import share
+
+    config = BenchmarkConfig(
+        memory_sizes=[1024, 2048, 3072],
+        concurrency_benchmark_max_conc=[2, 4, 8],
+        concurrency_num_clients_multiplier=[1, 2],
+    )
+    stability = plan_stability(config)
+    assert [t.memory_size for t in share(stability, 0, 2)] == [1024, 3072]
+    assert [t.memory_size for t in share(stability, 1, 2)] == [2048]
+    assert share(stability, 0, 1) == stability
+    concurrency = plan_concurrency(config, 2048)
+    parts = [share(concurrency, i, 3) for i in range(3)]
+    assert [{t.max_concurrency for t in p} for p in parts] == [{2}, {4}, {8}]
+    assert sorted(t.trial_id for p in parts for t in p) == sorted(t.trial_id for t in concurrency)
+    assert share(concurrency, 1, 4) == [t for t in concurrency if t.max_concurrency == 4]
+    assert share(plan_stability(config.replace(memory_sizes=[1024])), 1, 2) == []

@@ -132,5 +132,54 @@ def test_bad_input_fails_with_one_line_naming_the_field_before_any_endpoint(job_
         timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "instance_count=2" in proc.stderr
+    assert "run_id=None" in proc.stderr  # hosts of one run must share its id
     assert not (tmp_path / "out").exists()
+
+
+def test_two_hosts_share_the_trials_and_choose_the_same_memory_size(job_env, tmp_path, emulator):
+    output = tmp_path / "output"
+    folder = job_input(
+        tmp_path,
+        memory_sizes=[2048, 3072, 4096],
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2, 4],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        adaptive=False,
+    )
+    procs = []
+    for name in ("algo-1", "algo-2"):
+        config = tmp_path / f"{name}.json"
+        config.write_text(json.dumps({"current_host": name, "hosts": ["algo-1", "algo-2"]}))
+        args = ["--input", str(folder), "--output", str(output), "--resource-config", str(config)]
+        procs.append(
+            subprocess.Popen(
+                [*ENTRYPOINT, *args, "--run-id", "shared01"],
+                env=job_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    run_folder = output / "sm-bench-results" / "shared01"
+    hosts = {h: load_run(run_folder / h) for h in ("algo-1", "algo-2")}
+    planned = {h: [t["trial_id"] for t in run.trials] for h, run in hosts.items()}
+    # endpoints dealt round-robin: each trial planned and run on exactly one host
+    assert planned["algo-1"][:2] == ["stability-m2048", "stability-m4096"]
+    assert planned["algo-2"][:1] == ["stability-m3072"]
+    everything = planned["algo-1"] + planned["algo-2"]
+    assert len(everything) == len(set(everything)) == 5
+    concurrency = [t for t in everything if t.startswith("concurrency-")]
+    assert len(concurrency) == 2 and len({t.split("-c")[0] for t in concurrency}) == 1
+    for run in hosts.values():
+        assert set(run.invocations["trial_id"]) == set(t["trial_id"] for t in run.trials)
+    merged = BenchmarkResult.load(run_folder)
+    assert merged.status == "completed" and merged.run_id == "shared01"
+    assert len(merged.invocations) == sum(len(r.invocations) for r in hosts.values())
+    assert set(merged.stop_reasons) == set(everything)
+    assert merged.recommendation is not None
+    assert find_leftovers(emulator.target(), run_id="shared01") == []
