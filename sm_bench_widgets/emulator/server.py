@@ -1,8 +1,9 @@
 """``LocalServerless``: the emulator at one local URL, on a background thread.
 
-boto3 treats the URL as AWS for sagemaker, sagemaker-runtime, cloudwatch, s3 and sts
+boto3 treats the URL as AWS for sagemaker, sagemaker-runtime, cloudwatch, logs, s3 and sts
 (``AWS_ENDPOINT_URL=<url>``, any region, dummy credentials). moto serves the control plane;
-the emulator's data plane serves InvokeEndpoint.
+the emulator's data plane serves InvokeEndpoint, and its local job runner runs Processing
+jobs (``processing``).
 
 moto keeps its state in process-wide backends keyed by account. Each running
 ``LocalServerless`` therefore gets its own account id (the first one moto's default,
@@ -25,6 +26,8 @@ from sm_bench_widgets.emulator import cw_percentiles, moto_adapter
 from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
+from sm_bench_widgets.emulator.processing import ProcessingJobs
+from sm_bench_widgets.emulator.processing.service import DEFAULT_STOP_GRACE_S
 from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile
 from sm_bench_widgets.emulator.registry import ModelRegistry
 from sm_bench_widgets.emulator.wsgi import EmulatorApp
@@ -104,6 +107,7 @@ class LocalServerless:
         self._stop = threading.Event()
         self.dataplane: DataPlane | None = None
         self.lifecycle: EndpointLifecycle | None = None
+        self.processing: ProcessingJobs | None = None
         if demo_models:
             self._register_demo_models()
 
@@ -157,11 +161,17 @@ class LocalServerless:
             self.account, self.registry, self.clock, self.seed, self.idle_timeout
         )
         self.lifecycle = EndpointLifecycle(self.dataplane, self.clock, self.creation_delay)
+        self.processing = ProcessingJobs(
+            self.account,
+            lambda: self.endpoint_url,
+            stop_grace_s=self.clock.real_seconds(DEFAULT_STOP_GRACE_S),
+        )
         app = EmulatorApp(
             moto_adapter.server_app(),
             self.dataplane,
             self.lifecycle,
             self.registry,
+            self.processing,
         )
         try:
             server = make_server(
@@ -187,6 +197,8 @@ class LocalServerless:
         if server is None:
             return
         self._stop.set()
+        if self.processing is not None:
+            self.processing.close()
         if self.lifecycle is not None:
             self.lifecycle.stop()
         server.shutdown()
@@ -204,7 +216,9 @@ class LocalServerless:
             _release_account(self.account)
 
     def reset(self) -> None:
-        """Delete every endpoint, model, metric and object this emulator holds."""
+        """Delete every endpoint, model, metric, object and Processing job this emulator holds."""
+        if self.processing is not None:
+            self.processing.close()
         if self.dataplane is not None:
             self.dataplane.close()
         if self.account is not None:

@@ -4,15 +4,19 @@
 so it is routed by path) goes to the emulator's data plane; everything else goes to moto,
 unmodified, with the emulator's account pinned through moto's ``x-moto-account-id``
 header so that several emulators in one process keep separate state. SageMaker control
-calls that create or delete endpoints are followed by the lifecycle hooks.
+calls that create or delete endpoints are followed by the lifecycle hooks. Processing-job
+actions go to the emulator's local job runner (``processing``), and Describe answers drop
+the empty structures moto leaves in them where SageMaker leaves the member out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,12 +24,19 @@ from sm_bench_widgets.emulator import errors
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.moto_state import sagemaker_backend
+from sm_bench_widgets.emulator.processing import ACTIONS as PROCESSING_ACTIONS
+from sm_bench_widgets.emulator.processing import ProcessingJobs
+from sm_bench_widgets.emulator.processing.requests import RequestError
 from sm_bench_widgets.emulator.registry import ModelRegistry
 from sm_bench_widgets.emulator.validation import serverless_config_problem
 
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 DEFAULT_REGION = "us-east-1"
 EMULATED_HEADER = "x-sm-bench-emulated"
+# answers in which moto leaves empty structures (``"DataCaptureConfig": {}``) that
+# SageMaker omits; maps, which may be empty, are kept
+TIDIED_ACTIONS = ("DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel")
+MAP_MEMBERS = ("Environment", "Tags")
 
 StartResponse = Callable[..., Any]
 
@@ -57,11 +68,13 @@ class EmulatorApp:
         dataplane: DataPlane,
         lifecycle: EndpointLifecycle,
         registry: ModelRegistry,
+        processing: ProcessingJobs | None = None,
     ):
         self.moto_app = moto_app
         self.dataplane = dataplane
         self.lifecycle = lifecycle
         self.registry = registry
+        self.processing = processing
         self.account = dataplane.account
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -113,6 +126,10 @@ class EmulatorApp:
     ) -> Iterable[bytes]:
         region = region_of(environ)
         self.registry.seed(sagemaker_backend(self.account, region), self.account)
+        if action in PROCESSING_ACTIONS and self.processing is not None:
+            return self._processing(environ, start_response, action, region)
+        if action in TIDIED_ACTIONS:
+            return self._tidied(environ, start_response)
         if action not in ("CreateEndpoint", "DeleteEndpoint", "CreateEndpointConfig"):
             return self.moto_app(environ, start_response)
         try:
@@ -142,6 +159,94 @@ class EmulatorApp:
             else:
                 self.lifecycle.endpoint_deleted(region, name)
         return response
+
+    def _processing(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str, region: str
+    ) -> Iterable[bytes]:
+        """A Processing-job action, answered by the local job runner."""
+        assert self.processing is not None
+        try:
+            params = json.loads(read_body(environ) or b"{}")
+        except ValueError:
+            return _json_error(start_response, "SerializationException", "invalid JSON body")
+        if not isinstance(params, dict):
+            return _json_error(start_response, "SerializationException", "invalid JSON body")
+
+        def store() -> bool:
+            status, _headers, _body = self._call_moto(environ)
+            return status.startswith("200")
+
+        try:
+            answer = self.processing.handle(action, region, params, store)
+        except RequestError as exc:
+            return _json_error(start_response, exc.code, exc.message)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            return _json_error(start_response, "ValidationException", f"malformed request: {exc}")
+        return _json_answer(start_response, answer)
+
+    def _tidied(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer without the empty structures SageMaker leaves out."""
+        status, headers, body = self._call_moto(environ)
+        if status.startswith("200"):
+            with contextlib.suppress(ValueError):
+                body = json.dumps(without_empty_structures(json.loads(body))).encode()
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _call_moto(self, environ: dict[str, Any]) -> tuple[str, list, bytes]:
+        """moto's status, headers and body for the request (its body left for a re-read)."""
+        body = read_body(environ)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = self.moto_app(environ, capture)
+        try:
+            answer = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        environ["wsgi.input"] = io.BytesIO(body)
+        return (
+            captured.get("status", "500 Internal Server Error"),
+            captured.get("headers", []),
+            answer,
+        )
+
+
+def without_empty_structures(value: Any, key: str = "") -> Any:
+    """``value`` with every empty-object member removed, at any depth (maps kept)."""
+    if isinstance(value, dict):
+        if key in MAP_MEMBERS:
+            return value
+        return {
+            k: without_empty_structures(v, k)
+            for k, v in value.items()
+            if not (isinstance(v, dict) and not v and k not in MAP_MEMBERS)
+        }
+    if isinstance(value, list):
+        return [without_empty_structures(v, key) for v in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json_answer(start_response: StartResponse, answer: dict[str, Any]) -> Iterable[bytes]:
+    """A 200 answer in the awsJson protocol."""
+    body = json.dumps(answer, default=_json_default).encode()
+    start_response(
+        "200 OK",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 def _json_error(start_response: StartResponse, code: str, message: str) -> Iterable[bytes]:
