@@ -52,13 +52,14 @@ class Jobs:
         hosts: int = 1,
         upload: str = "EndOfJob",
         distribution: str = "FullyReplicated",
+        max_runtime: int = 600,
         **env: str,
     ) -> str:
         """Start the test job; its name (also its S3 prefix)."""
         name = f"job-{mode}-{next(_names)}"
-        self.sm.create_processing_job(
-            **job_request(self, name, mode, hosts, upload, distribution, env)
-        )
+        request = job_request(self, name, mode, hosts, upload, distribution, env)
+        request["StoppingCondition"]["MaxRuntimeInSeconds"] = max_runtime
+        self.sm.create_processing_job(**request)
         return name
 
     def describe(self, name: str) -> dict:
@@ -308,6 +309,17 @@ def test_stop_sends_sigterm_then_the_job_is_stopped_with_no_process_left(jobs: J
         wait_until(lambda pid=pid: gone(pid), 10, f"process {pid} of the job still runs")
 
 
+def test_a_job_past_its_max_runtime_is_stopped(jobs: Jobs) -> None:
+    name = jobs.create("hang", upload="Continuous", max_runtime=1)
+    done = jobs.wait_done(name)
+    assert done["ProcessingJobStatus"] == "Stopped"
+    assert "MaxRuntimeInSeconds" in done["FailureReason"]
+    assert jobs.read(f"{name}/results/algo-1-sigterm.txt") == "SIGTERM"
+    pids = json.loads(jobs.read(f"{name}/results/algo-1-pids.json"))
+    for pid in pids:
+        wait_until(lambda pid=pid: gone(pid), 10, f"process {pid} of the job still runs")
+
+
 def test_stopping_a_finished_job_is_a_validation_error(jobs: Jobs) -> None:
     name = jobs.create()
     assert jobs.wait_done(name)["ProcessingJobStatus"] == "Completed"
@@ -455,10 +467,10 @@ def test_the_sagemaker_sdk_runs_gets_refreshes_and_waits_for_a_job(
     assert jobs.keys(f"{name}/results/") == [f"{name}/results/algo-1.json"]
 
 
-def test_sdk_resource_classes_read_endpoint_configs_and_models(
+def test_sdk_resource_classes_read_endpoints_configs_and_models(
     jobs: Jobs, sdk_session: Any
 ) -> None:
-    from sagemaker.core.resources import EndpointConfig, Model
+    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 
     name = f"sdk-config-{next(_names)}"
     jobs.sm.create_endpoint_config(
@@ -471,10 +483,16 @@ def test_sdk_resource_classes_read_endpoint_configs_and_models(
             }
         ],
     )
+    jobs.sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    session = sdk_session.boto_session
     try:
-        config = EndpointConfig.get(name, session=sdk_session.boto_session, region="us-east-1")
+        config = EndpointConfig.get(name, session=session, region="us-east-1")
         assert config.production_variants[0].serverless_config.memory_size_in_mb == 2048
-        model = Model.get("demo-mlp", session=sdk_session.boto_session, region="us-east-1")
+        model = Model.get("demo-mlp", session=session, region="us-east-1")
         assert model.model_name == "demo-mlp"
+        endpoint = Endpoint.get(name, session=session, region="us-east-1")
+        endpoint.wait_for_status("InService", poll=1, timeout=JOB_TIMEOUT_S)
+        assert endpoint.endpoint_status == "InService"
     finally:
+        jobs.sm.delete_endpoint(EndpointName=name)
         jobs.sm.delete_endpoint_config(EndpointConfigName=name)

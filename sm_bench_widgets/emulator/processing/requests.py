@@ -37,6 +37,19 @@ def _bad(value: Any, path: str, constraint: str) -> str:
     return f"Value '{value}' at '{path}' failed to satisfy constraint: Member must {constraint}"
 
 
+def _range_problem(value: Any, path: str, low: int, high: int) -> str | None:
+    """AWS's words for an integer member outside ``low``..``high`` (None when inside)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return _bad(value, path, "be an integer")
+    if number < low:
+        return _bad(value, path, f"have value greater than or equal to {low}")
+    if number > high:
+        return _bad(value, path, f"have value less than or equal to {high}")
+    return None
+
+
 def constraint_problems(req: dict[str, Any]) -> list[str]:
     """The AWS constraint failures of a CreateProcessingJob request, in AWS's words."""
     problems: list[str] = []
@@ -53,31 +66,17 @@ def constraint_problems(req: dict[str, Any]) -> list[str]:
     elif cluster is None:
         problems.append(_null("processingResources.clusterConfig"))
     else:
-        count = cluster.get("InstanceCount")
-        if count is None:
-            problems.append(_null("processingResources.clusterConfig.instanceCount"))
-        elif not 1 <= int(count) <= MAX_INSTANCES:
-            problems.append(
-                _bad(
-                    count,
-                    "processingResources.clusterConfig.instanceCount",
-                    f"have value {'greater' if int(count) < 1 else 'less'} than or equal to "
-                    f"{1 if int(count) < 1 else MAX_INSTANCES}",
-                )
-            )
+        for member, path, high in (
+            ("InstanceCount", "instanceCount", MAX_INSTANCES),
+            ("VolumeSizeInGB", "volumeSizeInGB", MAX_VOLUME_GB),
+        ):
+            where = f"processingResources.clusterConfig.{path}"
+            if cluster.get(member) is None:
+                problems.append(_null(where))
+            elif problem := _range_problem(cluster[member], where, 1, high):
+                problems.append(problem)
         if cluster.get("InstanceType") is None:
             problems.append(_null("processingResources.clusterConfig.instanceType"))
-        volume = cluster.get("VolumeSizeInGB")
-        if volume is None:
-            problems.append(_null("processingResources.clusterConfig.volumeSizeInGB"))
-        elif not 1 <= int(volume) <= MAX_VOLUME_GB:
-            problems.append(
-                _bad(
-                    volume,
-                    "processingResources.clusterConfig.volumeSizeInGB",
-                    f"have value between 1 and {MAX_VOLUME_GB}",
-                )
-            )
     app = req.get("AppSpecification")
     if app is None:
         problems.append(_null("appSpecification"))
@@ -88,14 +87,12 @@ def constraint_problems(req: dict[str, Any]) -> list[str]:
     runtime = (req.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
     if req.get("StoppingCondition") is not None and runtime is None:
         problems.append(_null("stoppingCondition.maxRuntimeInSeconds"))
-    elif runtime is not None and not 1 <= int(runtime) <= MAX_RUNTIME_S:
-        problems.append(
-            _bad(
-                runtime,
-                "stoppingCondition.maxRuntimeInSeconds",
-                f"have value between 1 and {MAX_RUNTIME_S}",
-            )
+    elif runtime is not None and (
+        problem := _range_problem(
+            runtime, "stoppingCondition.maxRuntimeInSeconds", 1, MAX_RUNTIME_S
         )
+    ):
+        problems.append(problem)
     for i, item in enumerate(req.get("ProcessingInputs") or [], 1):
         if item.get("InputName") is None:
             problems.append(_null(f"processingInputs.{i}.member.inputName"))
