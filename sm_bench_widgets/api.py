@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import check_model
-from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.engine.events import (
     Event,
     InvocationBatch,
@@ -33,15 +33,21 @@ from sm_bench_widgets.engine.options import RunFailed, RunOptions, check_config,
 from sm_bench_widgets.engine.orchestrator import Orchestrator
 from sm_bench_widgets.engine.resume import resume_point
 from sm_bench_widgets.estimate import Estimate, estimate_benchmark
+from sm_bench_widgets.jobs.handle import ProcessingJobHandle
+from sm_bench_widgets.jobs.options import JobOptions
 
 if TYPE_CHECKING:
     from sm_bench_widgets.result import BenchmarkResult
+
+LAUNCH_MODES = ("thread", "processing-job")
 
 __all__ = [
     "Estimate",
     "Event",
     "InvocationBatch",
+    "JobOptions",
     "PhaseStarted",
+    "ProcessingJobHandle",
     "RunEnded",
     "RunError",
     "RunFailed",
@@ -148,13 +154,32 @@ class RunHandle:
 
 
 def start_benchmark(
-    config: BenchmarkConfig, target: Target | None = None, *, options: RunOptions | None = None
-) -> RunHandle:
-    """Check everything, then start the run in a background thread and return its handle.
+    config: BenchmarkConfig,
+    target: Target | None = None,
+    *,
+    options: RunOptions | None = None,
+    launch: str = "thread",
+    job: JobOptions | None = None,
+) -> RunHandle | ProcessingJobHandle:
+    """Check everything, then start the run and return its handle.
 
-    Raises ``ConfigError`` (naming the field) for a bad option, payload file or example,
-    or a model that does not exist, before any endpoint is created.
+    ``launch="thread"`` runs it in a background thread of this process (a ``RunHandle``);
+    ``launch="processing-job"`` runs it as a SageMaker Processing job configured by ``job``
+    (a ``ProcessingJobHandle``; needs the sagemaker SDK, ``pip install
+    'sm-bench-widgets[jobs]'``). Raises ``ConfigError`` (naming the field) for a bad
+    option, payload file or example, or a model that does not exist, before any endpoint
+    or job is created.
     """
+    if launch not in LAUNCH_MODES:
+        raise ConfigError("launch", launch, " or ".join(LAUNCH_MODES))
+    if launch == "processing-job":
+        if options is not None:
+            raise ConfigError("options", options, "None for a Processing job (it sets its own)")
+        from sm_bench_widgets.jobs.launcher import launch_job
+
+        return launch_job(config, target, job)
+    if job is not None:
+        raise ConfigError("job", job, 'None unless launch="processing-job"')
     options = options or RunOptions()
     sampler = prepare(config, options.seed)
     target = target or Target.from_environment()

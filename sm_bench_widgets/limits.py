@@ -22,3 +22,10 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 # "Invoke a serverless endpoint", SageMaker developer guide: the container must answer
 # /invocations within 1 minute.
 INVOCATION_TIMEOUT_S = 60.0
+
+# ProcessingClusterConfig.InstanceCount, SageMaker API reference: 1 to 100.
+PROCESSING_INSTANCE_COUNT_RANGE = (1, 100)
+
+# ProcessingStoppingCondition.MaxRuntimeInSeconds, SageMaker API reference: 1 to 777600
+# (9 days); without it a job may run 24 hours.
+PROCESSING_MAX_RUNTIME_RANGE = (1, 777600)

@@ -135,9 +135,18 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("model_name", metavar="MODEL_NAME")
     run.add_argument("invoke_args_examples_file", metavar="INVOKE_ARGS_FILE")
+    add_benchmark_options(run)
+    add_target_options(run)
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=run_command)
+    one_line_errors(run)
+
+
+def add_benchmark_options(parser: argparse.ArgumentParser) -> None:
+    """Add every benchmark option (``config_from_args`` reads them), as ``run`` takes them."""
     for spelling, dest, kwargs in SEED_OPTIONS:
-        _add(run, spelling, dest, kwargs)
-    inc = run.add_mutually_exclusive_group()
+        _add(parser, spelling, dest, kwargs)
+    inc = parser.add_mutually_exclusive_group()
     inc.add_argument(
         "--no_include_concurrency_benchmark",
         "--no-include-concurrency-benchmark",
@@ -155,24 +164,20 @@ def register(subparsers: Any) -> None:
         help=argparse.SUPPRESS,
     )
     for spelling, dest, kwargs in OWN_OPTIONS:
-        _add(run, spelling, dest, kwargs)
-    run.add_argument(
+        _add(parser, spelling, dest, kwargs)
+    parser.add_argument(
         "--adaptive",
         dest="adaptive",
         default=None,
         help="adaptive stopping: on (default) or off (exactly N invocations)",
     )
-    add_target_options(run)
-    run.add_argument(
+    parser.add_argument(
         "--no-cloudwatch",
         dest="fetch_cloudwatch",
         action="store_false",
         default=None,
         help="do not fetch CloudWatch metrics",
     )
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.set_defaults(func=run_command)
-    one_line_errors(run)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
