@@ -68,6 +68,7 @@ class BenchmarkConfig:
     sla_percentile: int | None = None
     sla_ms: float | None = None
     max_error_rate: float | None = None
+    indifference: float = 0.02
     monthly_invocations: int = 1_000_000
     comparison_instance_type: str = "ml.c5.large"
     region: str | None = None
@@ -156,6 +157,13 @@ class BenchmarkConfig:
             not _is_number(self.max_error_rate) or not 0 <= self.max_error_rate <= 1
         ):
             raise ConfigError("max_error_rate", self.max_error_rate, "a fraction from 0 to 1")
+        if not _is_number(self.indifference) or not 0 <= self.indifference < 0.5:
+            raise ConfigError(
+                "indifference",
+                self.indifference,
+                "a fraction from 0 to below 0.5: configurations whose scores differ by less "
+                "are a tie and the cheaper wins (0.02 = 2%)",
+            )
         _int("monthly_invocations", self.monthly_invocations, 0)
         if not isinstance(
             self.comparison_instance_type, str

@@ -53,6 +53,10 @@ SUMMARY_COLUMNS = [
     "p50_ci_high",
     "p90_ci_low",
     "p90_ci_high",
+    "p95_ci_low",
+    "p95_ci_high",
+    "p99_ci_low",
+    "p99_ci_high",
     "throughput_rps",  # ok invocations per second of trial wall time
     "duration_s",
     "cold_count",
@@ -77,6 +81,8 @@ COST_COLUMNS = [
     "provisioned_concurrency",
     "p50_ms",
     "p90_ms",
+    "billed_ms",  # the duration billed per invocation (mean)
+    "billed_from",  # "ModelLatency" (CloudWatch) or "round trip" (client-observed)
     "compute_per_invocation_usd",
     "data_per_invocation_usd",
     "cost_per_invocation_usd",

@@ -2,10 +2,12 @@
 
 The cost model, per configuration (memory size, max concurrency, provisioned concurrency):
 - compute per invocation = billed seconds x price per second at that memory, where the
-  billed duration is estimated by the mean client-observed latency of ok, warm
-  invocations (AWS bills processing time per millisecond; the round trip also holds
-  network time, so this errs on the expensive side). With provisioned concurrency every
-  invocation is assumed to be served by the provisioned capacity and billed at its rate.
+  billed duration is the mean CloudWatch ``ModelLatency`` of the configuration's endpoints
+  (the model's own time, closest to what AWS bills per millisecond) when given, else the
+  mean client-observed latency of ok, warm invocations (the round trip also holds network
+  time, so this errs on the expensive side); ``billed_from`` says which. With provisioned
+  concurrency every invocation is assumed to be served by the provisioned capacity and
+  billed at its rate.
 - data per invocation = mean request bytes x price in + mean response bytes x price out
   (per GB of 1024^3 bytes), over ok invocations.
 - provisioned per month = provisioned concurrency x memory GB x held price per GB-second
@@ -59,6 +61,35 @@ def _latency_from_summary(g: pd.DataFrame) -> dict[str, float]:
     }
 
 
+MODEL_LATENCY = "ModelLatency"
+ROUND_TRIP = "round trip"
+
+
+def model_latency_ms(cloudwatch_df: pd.DataFrame | None) -> dict[tuple[int, int, int], float]:
+    """Mean CloudWatch ModelLatency (ms) per configuration, weighted by sample counts.
+
+    Uses each period's ``Average`` with its ``SampleCount`` (microseconds in, milliseconds
+    out); configurations without both are left out.
+    """
+    if cloudwatch_df is None or not len(cloudwatch_df) or "metric" not in cloudwatch_df:
+        return {}
+    cw = cloudwatch_df[cloudwatch_df["metric"] == MODEL_LATENCY]
+    keys = [*CONFIG_KEYS, "endpoint_name", "timestamp"]
+    if cw.empty or not set(keys) <= set(cw.columns):
+        return {}
+    wide = cw.pivot_table(index=keys, columns="statistic", values="value", aggfunc="mean")
+    if not {"Average", "SampleCount"} <= set(wide.columns):
+        return {}
+    wide = wide.dropna(subset=["Average", "SampleCount"]).reset_index()
+    out = {}
+    for key, g in wide.groupby(CONFIG_KEYS):
+        count = float(g["SampleCount"].sum())
+        if count > 0:
+            mean_us = float((g["Average"] * g["SampleCount"]).sum()) / count
+            out[tuple(int(k) for k in key)] = mean_us / 1000.0
+    return out
+
+
 def configuration_cost(
     memory_size: float,
     provisioned_concurrency: int,
@@ -101,13 +132,16 @@ def cost_table(
     invocations_df: pd.DataFrame | None,
     prices: Prices,
     monthly_invocations: int,
+    cloudwatch_df: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """COST_COLUMNS, one row per configuration, from measured latency and payload sizes.
 
     Invocations are used when given (every phase of a configuration pooled, cold and
     failed invocations left out of the latency); otherwise the summary row with the most
-    ok invocations supplies mean and percentiles, and data processing counts as 0.
+    ok invocations supplies mean and percentiles, and data processing counts as 0. With
+    ``cloudwatch_df``, a configuration's ModelLatency is its billed duration.
     """
+    billed = model_latency_ms(cloudwatch_df)
     source = invocations_df if invocations_df is not None and len(invocations_df) else None
     frame = source if source is not None else summary_df
     if frame is None or not len(frame):
@@ -117,12 +151,18 @@ def cost_table(
     for keys, g in frame.groupby(CONFIG_KEYS, sort=True):
         memory, max_conc, provisioned = keys
         stats = measure(g)
+        key = (int(memory), int(max_conc), int(provisioned))
+        source = MODEL_LATENCY if key in billed else ROUND_TRIP
+        if key in billed:
+            stats["billed_ms"] = billed[key]
         row = {
             "memory_size": int(memory),
             "max_concurrency": int(max_conc),
             "provisioned_concurrency": int(provisioned),
             "p50_ms": stats["p50_ms"],
             "p90_ms": stats["p90_ms"],
+            "billed_ms": stats["billed_ms"],
+            "billed_from": source,
         }
         row.update(
             configuration_cost(

@@ -10,12 +10,14 @@ How the summaries combine (two stages):
    concurrency trials, or when none is feasible, the stability trial's setting stays.
 
 Each stage applies the constraints first (latency SLA on the chosen percentile, error
-rate over every outcome), then the strategy:
-- cost: lowest cost per invocation; costs within TIE_TOLERANCE count as a tie, broken by
-  the lower p90.
-- speed: lowest p90; p90s within TIE_TOLERANCE count as a tie, broken by the lower cost.
-- balanced: minimise weight x norm(p90) + (1 - weight) x norm(cost per invocation), each
-  min-max normalised over the feasible candidates of the stage (0 when all are equal).
+rate over every outcome), then the one rule of ``decision`` that racing applies too:
+- cost: lowest cost per invocation; speed: lowest p90; balanced: lowest
+  p90^w x cost^(1-w) (p90 relative to the fastest and cost relative to the cheapest,
+  weighted), which ranks two configurations alike whatever else is in the grid;
+- a configuration that racing stopped as dominated is out, and so is one whose interval
+  says it is worse than another feasible configuration;
+- scores within the indifference zone (default 2%) of the best are a declared tie, won
+  by the cheapest (for the cost strategy, the fastest).
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from sm_bench_widgets.analysis import decision
+from sm_bench_widgets.analysis.cost import ROUND_TRIP
 from sm_bench_widgets.config import SLA_PERCENTILES, STRATEGIES, ConfigError
 
-TIE_TOLERANCE = 0.01
+TIE_TOLERANCE = decision.DEFAULT_INDIFFERENCE
 
 
 @dataclass
@@ -49,6 +52,9 @@ class Recommendation:
     rule: str
     reasons: list[str] = field(default_factory=list)
     runner_up: Recommendation | None = None
+    formula: str = ""
+    ties: list[str] = field(default_factory=list)
+    billed_from: str = ROUND_TRIP
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (runner-up nested), for JSON and reports."""
@@ -61,9 +67,11 @@ class Recommendation:
         text = f"Deploy {self.memory_size} MB, max concurrency {self.max_concurrency}"
         if self.provisioned_concurrency:
             text += f", provisioned concurrency {self.provisioned_concurrency}"
+        tie = f", the cheapest of a tie with {', '.join(self.ties)}" if self.ties else ""
         return (
             f"{text}: p50 {self.p50_ms:.1f} ms, p90 {self.p90_ms:.1f} ms, "
-            f"${self.cost_per_1m_usd:.4f} per 1M invocations ({self.strategy})."
+            f"${self.cost_per_1m_usd:.4f} per 1M invocations ({self.strategy}{tie}; "
+            f"{_billed_text(self.billed_from)})."
         )
 
     def __repr__(self) -> str:
@@ -74,8 +82,15 @@ class Recommendation:
         items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
         return (
             f"<div><b>{html.escape(self.headline())}</b>"
-            f"<p><i>Rule:</i> {html.escape(self.rule)}</p><ul>{items}</ul></div>"
+            f"<p><i>Rule:</i> {html.escape(self.rule)}</p>"
+            f"<p><i>Formula:</i> <code>{html.escape(self.formula)}</code></p><ul>{items}</ul></div>"
         )
+
+
+def _billed_text(billed_from: str) -> str:
+    if billed_from == ROUND_TRIP:
+        return "cost billed on the client round trip, CloudWatch ModelLatency not available"
+    return f"cost billed on CloudWatch {billed_from}"
 
 
 @dataclass
@@ -93,6 +108,16 @@ class _Candidate:
     cost_1m: float
     throughput: float
     memory_errors: int = 0
+    row: dict[str, Any] = field(default_factory=dict, repr=False)
+    cost_row: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def stop_reason(self) -> str:
+        return str(self.row.get("stop_reason") or "")
+
+    @property
+    def billed_from(self) -> str:
+        return str(self.cost_row.get("billed_from") or ROUND_TRIP)
 
     @property
     def label(self) -> str:
@@ -153,6 +178,8 @@ def _candidate(
         cost_1m=_num(cost["cost_per_1m_usd"]) if cost is not None else math.nan,
         throughput=_num(row.get("throughput_rps")),
         memory_errors=_whole(row.get("insufficient_memory_count"), 0),
+        row=row.to_dict(),
+        cost_row=cost.to_dict() if cost is not None else {},
     )
 
 
@@ -237,62 +264,86 @@ def _exclusion(
     return ""
 
 
-def _tie_ordered(
-    cands: list[_Candidate],
-    first: Callable[[_Candidate], float],
-    second: Callable[[_Candidate], float],
-) -> list[_Candidate]:
-    """Repeatedly take the best by ``first``; near-ties (tolerance) go to the best ``second``."""
-    rest, ordered = list(cands), []
-    while rest:
-        best = min(first(c) for c in rest)
-        tied = [c for c in rest if first(c) <= best * (1 + TIE_TOLERANCE)]
-        pick = min(tied, key=lambda c: (second(c), first(c), c.memory_size, c.max_concurrency))
-        ordered.append(pick)
-        rest.remove(pick)
-    return ordered
-
-
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else math.inf
 
 
-def _rank(
-    cands: list[_Candidate], strategy: str, weight: float
-) -> tuple[list[_Candidate], dict[int, float], str]:
-    """Candidates best first, their balanced scores (by id) and the rule with its numbers."""
-    n = len(cands)
-    if strategy == "cost":
-        return (
-            _tie_ordered(cands, lambda c: c.cost, lambda c: c.p90),
-            {},
-            f"cost: lowest cost per invocation among {n} feasible configuration(s); "
-            f"costs within {TIE_TOLERANCE:.0%} tie and the lower p90 wins",
-        )
-    if strategy == "speed":
-        return (
-            _tie_ordered(cands, lambda c: c.p90, lambda c: _finite(c.cost)),
-            {},
-            f"speed: lowest p90 latency among {n} feasible configuration(s); p90s "
-            f"within {TIE_TOLERANCE:.0%} tie and the lower cost wins",
-        )
-    lat_lo, lat_hi = min(c.p90 for c in cands), max(c.p90 for c in cands)
-    cost_lo, cost_hi = min(c.cost for c in cands), max(c.cost for c in cands)
-
-    def norm(v: float, lo: float, hi: float) -> float:
-        return (v - lo) / (hi - lo) if hi > lo else 0.0
-
-    scores = {
-        id(c): weight * norm(c.p90, lat_lo, lat_hi) + (1 - weight) * norm(c.cost, cost_lo, cost_hi)
-        for c in cands
-    }
-    ordered = sorted(cands, key=lambda c: (scores[id(c)], c.p90, c.cost))
-    rule = (
-        f"balanced: minimise {weight:g} x norm(p90) + {1 - weight:g} x norm(cost per "
-        f"invocation), min-max over {n} feasible configuration(s) (p90 {lat_lo:.1f}-"
-        f"{lat_hi:.1f} ms, cost ${cost_lo * 1e6:.4f}-${cost_hi * 1e6:.4f} per 1M)"
+def _bounds(c: _Candidate, strategy: str, weight: float) -> decision.Bounds:
+    r, k = c.row, c.cost_row
+    cost = decision.cost_interval(
+        _num(k.get("compute_per_invocation_usd")),
+        _num(k.get("cost_per_invocation_usd")),
+        _num(r.get("p50_ms")),
+        _num(r.get("p50_ci_low")),
+        _num(r.get("p50_ci_high")),
     )
-    return ordered, scores, rule
+    p90 = (_num(r.get("p90_ci_low")), _num(r.get("p90_ci_high")))
+    return decision.bounds(id(c), strategy, weight, p90, cost, surely_feasible=True)
+
+
+@dataclass
+class _Ranking:
+    ordered: list[_Candidate]
+    scores: dict[int, float]  # relative to the best score (1.0 = best)
+    rule: str
+    formula: str
+    tied: list[_Candidate]
+    excluded: list[str]
+
+
+def _rank(
+    cands: list[_Candidate],
+    strategy: str,
+    weight: float,
+    indifference: float = TIE_TOLERANCE,
+    honour_racing: bool = True,
+) -> _Ranking:
+    """Candidates best first by the one rule of ``decision``, with the tie and exclusions."""
+    excluded: list[str] = []
+    pool = list(cands)
+    if honour_racing:
+        raced = [c for c in pool if c.stop_reason == "dominated"]
+        if raced and len(raced) < len(pool):
+            pool = [c for c in pool if c not in raced]
+            excluded += [
+                f"{c.label} was stopped by racing as surely worse than a configuration "
+                "that meets the constraints"
+                for c in raced
+            ]
+    lost = decision.losers([_bounds(c, strategy, weight) for c in pool], strategy, indifference)
+    if lost and len(lost) < len(pool):
+        excluded += [
+            f"{c.label}: its confidence interval is worse than another feasible configuration's"
+            for c in pool
+            if id(c) in lost
+        ]
+        pool = [c for c in pool if id(c) not in lost]
+    raw = {id(c): _finite(decision.score(strategy, weight, c.p90, c.cost)) for c in cands}
+    best = min(raw[id(c)] for c in pool)
+    second = (lambda c: c.p90) if strategy == "cost" else (lambda c: _finite(c.cost))
+    tied = [c for c in pool if decision.within_zone(raw[id(c)], best, indifference)]
+    pick = min(tied, key=lambda c: (second(c), raw[id(c)], c.memory_size, c.max_concurrency))
+
+    def order(group: list[_Candidate]) -> list[_Candidate]:
+        return sorted(
+            group, key=lambda c: (raw[id(c)], second(c), c.memory_size, c.max_concurrency)
+        )
+
+    # the excluded follow the others, so the runner-up exists whenever there are two
+    rest = order([c for c in pool if c is not pick]) + order(
+        [c for c in cands if id(c) not in {id(p) for p in pool}]
+    )
+    finite_best = best if math.isfinite(best) and best > 0 else math.nan
+    scores = {k: v / finite_best for k, v in raw.items()}
+    rule = f"{strategy}: {decision.sentence(strategy, weight, indifference)}"
+    return _Ranking(
+        [pick, *rest],
+        scores,
+        rule,
+        decision.formula(strategy, weight, indifference),
+        [c for c in tied if c is not pick],
+        excluded,
+    )
 
 
 def _trade(best: _Candidate, other: _Candidate) -> str:
@@ -356,9 +407,10 @@ def _constraints_text(
 def _to_recommendation(
     c: _Candidate,
     strategy: str,
-    rule: str,
+    ranking: _Ranking,
     reasons: list[str],
     runner_up: Recommendation | None = None,
+    ties: list[str] | None = None,
 ) -> Recommendation:
     return Recommendation(
         memory_size=c.memory_size,
@@ -369,9 +421,45 @@ def _to_recommendation(
         p99_ms=c.p99,
         cost_per_1m_usd=c.cost_1m,
         strategy=strategy,
-        rule=rule,
+        rule=ranking.rule,
         reasons=reasons,
         runner_up=runner_up,
+        formula=ranking.formula,
+        ties=list(ties or []),
+        billed_from=c.billed_from,
+    )
+
+
+def _unsettled(
+    cands: list[_Candidate], sla_percentile: int | None, sla_ms: float | None
+) -> list[str]:
+    """Feasible candidates whose SLA percentile interval still straddles the SLA."""
+    if sla_ms is None:
+        return []
+    q = sla_percentile or 90
+    out = []
+    for c in cands:
+        low, high = _num(c.row.get(f"p{q}_ci_low")), _num(c.row.get(f"p{q}_ci_high"))
+        if math.isfinite(low) and math.isfinite(high) and (low > sla_ms or high < sla_ms):
+            continue
+        span = (
+            f"its interval {low:.1f}-{high:.1f} ms"
+            if math.isfinite(low) and math.isfinite(high)
+            else "too few invocations for an interval"
+        )
+        out.append(
+            f"p{q} of {c.label} is not settled against the SLA within its budget "
+            f"({span}, SLA {sla_ms:g} ms, {_whole(c.row.get('count'), 0)} invocations)"
+        )
+    return out
+
+
+def _tie_text(ranking: _Ranking, pick: _Candidate, strategy: str, zone: float) -> str:
+    labels = ", ".join(c.label for c in ranking.tied)
+    what = "fastest" if strategy == "cost" else "cheapest"
+    return (
+        f"Tie: {pick.label} and {labels} are within {zone:.0%} of the best score, "
+        f"indistinguishable by the {strategy} rule; the {what} of them is recommended."
     )
 
 
@@ -383,9 +471,17 @@ def recommend_or_reason(
     sla_percentile: int | None = None,
     sla_ms: float | None = None,
     max_error_rate: float | None = None,
+    indifference: float = TIE_TOLERANCE,
+    honour_racing: bool = True,
 ) -> tuple[Recommendation | None, str]:
-    """The recommendation and "", or None and a sentence saying why nothing qualifies."""
+    """The recommendation and "", or None and a sentence saying why nothing qualifies.
+
+    ``honour_racing``: leave out the configurations racing stopped as dominated (their
+    ``stop_reason``); right when the rule and constraints are those the run raced by.
+    """
     _validate(strategy, weight, sla_percentile, sla_ms, max_error_rate)
+    if not isinstance(indifference, int | float) or not 0 <= indifference < 0.5:
+        raise ConfigError("indifference", indifference, "a fraction from 0 to below 0.5")
     if summary_df is None or not len(summary_df):
         return None, "No trial results to recommend from."
     constraints = _constraints_text(sla_percentile, sla_ms, max_error_rate)
@@ -399,31 +495,33 @@ def recommend_or_reason(
         detail = " ".join(f"{w}." for w in excluded) or "No stability trials were found."
         limits = f" ({constraints})" if constraints else ""
         return None, f"No configuration qualifies{limits}. {detail}"
-    ranked, scores, rule = _rank(feasible, strategy, weight)
-    best = ranked[0]
-    rule += f"; constraints first: {constraints}" if constraints else "; no constraints"
+    ranking = _rank(feasible, strategy, weight, indifference, honour_racing)
+    best = ranking.ordered[0]
+    ranking.rule += f" Constraints first: {constraints}." if constraints else " No constraints."
     reasons = [
         f"{best.label} ranks first by the {strategy} rule: p90 {best.p90:.1f} ms, "
-        f"{_money(best.cost_1m)}."
+        f"{_money(best.cost_1m)}, score {ranking.scores[id(best)]:.3f} of the best."
     ]
-    if scores:
-        reasons[0] = reasons[0][:-1] + f", score {scores[id(best)]:.3f}."
+    if ranking.tied:
+        reasons.append(_tie_text(ranking, best, strategy, indifference))
     if sla_ms is not None:
         reasons.append(
             f"It meets the SLA: p{sla_percentile} {best.sla_value:.1f} ms <= {sla_ms:g} ms."
         )
     if max_error_rate is not None:
         reasons.append(f"Its error rate {best.error_rate:.1%} is within {max_error_rate:.1%}.")
-    reasons += [f"Excluded: {w}." for w in excluded]
+    reasons.append(f"Cost: {_billed_text(best.billed_from)}.")
+    reasons += [f"Excluded: {w}." for w in excluded + ranking.excluded]
+    reasons += [f"Uncertain: {w}." for w in _unsettled(feasible, sla_percentile, sla_ms)]
 
-    final, runner_source, base = best, ranked[1:2], best
+    final, runner_source, base, ties = best, ranking.ordered[1:2], best, ranking.tied
     options, excluded2 = split(_stage2(summary_df, cost_df, best, sla_percentile))
     if options:
-        ranked2, scores2, rule2 = _rank(options, strategy, weight)
-        final = ranked2[0]
-        rule += (
-            f"; then max concurrency at {best.memory_size} MB by the same rule over its "
-            f"concurrency trials, each at its own load ({rule2.split(': ', 1)[1]})"
+        ranking2 = _rank(options, strategy, weight, indifference, honour_racing)
+        final = ranking2.ordered[0]
+        ranking.rule += (
+            f" Then max concurrency at {best.memory_size} MB by the same rule over its "
+            f"concurrency trials, each at its own load."
         )
         reasons.append(
             f"Max concurrency {final.max_concurrency} ranks first among "
@@ -431,9 +529,11 @@ def recommend_or_reason(
             f"{final.p90:.1f} ms with {final.clients} clients, "
             f"{final.throughput:.1f} invocations/s."
         )
-        reasons += [f"Excluded under load: {w}." for w in excluded2]
+        if ranking2.tied:
+            reasons.append(_tie_text(ranking2, final, strategy, indifference))
+        reasons += [f"Excluded under load: {w}." for w in excluded2 + ranking2.excluded]
         if not runner_source:
-            runner_source, base = ranked2[1:2], final
+            runner_source, base = ranking2.ordered[1:2], final
     elif excluded2:
         reasons.append(
             f"No max concurrency met the constraints under load; keeping {best.max_concurrency}."
@@ -443,8 +543,9 @@ def recommend_or_reason(
     if runner_source:
         other = runner_source[0]
         reasons.append(_trade(base, other))
-        runner = _to_recommendation(other, strategy, rule, [f"Second by the {strategy} rule."])
-    return _to_recommendation(final, strategy, rule, reasons, runner), ""
+        runner = _to_recommendation(other, strategy, ranking, [f"Second by the {strategy} rule."])
+    tie_labels = [c.label for c in ties] if final is best else []
+    return _to_recommendation(final, strategy, ranking, reasons, runner, tie_labels), ""
 
 
 def recommend(
@@ -455,8 +556,18 @@ def recommend(
     sla_percentile: int | None = None,
     sla_ms: float | None = None,
     max_error_rate: float | None = None,
+    indifference: float = TIE_TOLERANCE,
+    honour_racing: bool = True,
 ) -> Recommendation | None:
     """The configuration to deploy by the stated rule, or None when nothing is feasible."""
     return recommend_or_reason(
-        summary_df, cost_df, strategy, weight, sla_percentile, sla_ms, max_error_rate
+        summary_df,
+        cost_df,
+        strategy,
+        weight,
+        sla_percentile,
+        sla_ms,
+        max_error_rate,
+        indifference,
+        honour_racing,
     )[0]

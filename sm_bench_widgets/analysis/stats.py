@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,42 @@ def precision_reached(
     return all(relative_half_width(x, q, confidence) <= precision for q in percentiles)
 
 
+def percentile_settled(
+    latencies_ms: Iterable[float],
+    q: float,
+    precision: float,
+    confidence: float,
+    limit_ms: float | None = None,
+) -> bool:
+    """True when the q-th percentile is known well enough: its interval is within
+    +-precision of the estimate, or (with ``limit_ms``) lies wholly on one side of it,
+    which settles an SLA on that percentile."""
+    x = np.asarray(list(latencies_ms), dtype=float)
+    estimate, low, high = percentile_ci(x, q, confidence) if x.size else (math.nan,) * 3
+    if limit_ms is not None and (high < limit_ms or low > limit_ms):
+        return True
+    if not (math.isfinite(low) and math.isfinite(high)) or estimate <= 0:
+        return False
+    return max(estimate - low, high - estimate) / estimate <= precision
+
+
+def rate_interval(
+    events: int, n: int, confidence: float = DEFAULT_CONFIDENCE
+) -> tuple[float, float]:
+    """Wilson score interval (low, high) of a rate from ``events`` out of ``n`` trials.
+
+    Each bound holds one-sided at (1 + confidence) / 2, like the percentile intervals;
+    (nan, nan) without trials.
+    """
+    if n <= 0:
+        return math.nan, math.nan
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    p = events / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _trial_phase(g: pd.DataFrame) -> str:
     """A trial's phase: its cold-start probe rows belong to the phase of its other rows."""
     if "phase" not in g:
@@ -123,6 +160,8 @@ def _summary_row(
     lat = pd.to_numeric(g.loc[ok & ~cold, "latency_ms"], errors="coerce").dropna().to_numpy()
     p50, p50_lo, p50_hi = percentile_ci(lat, 50, confidence) if lat.size else (math.nan,) * 3
     p90, p90_lo, p90_hi = percentile_ci(lat, 90, confidence) if lat.size else (math.nan,) * 3
+    _, p95_lo, p95_hi = percentile_ci(lat, 95, confidence) if lat.size else (math.nan,) * 3
+    _, p99_lo, p99_hi = percentile_ci(lat, 99, confidence) if lat.size else (math.nan,) * 3
     start = pd.to_numeric(g["start"], errors="coerce")
     end = pd.to_numeric(g["end"], errors="coerce")
     duration = float(end.max() - start.min()) if count else math.nan
@@ -151,6 +190,10 @@ def _summary_row(
         "p50_ci_high": p50_hi,
         "p90_ci_low": p90_lo,
         "p90_ci_high": p90_hi,
+        "p95_ci_low": p95_lo,
+        "p95_ci_high": p95_hi,
+        "p99_ci_low": p99_lo,
+        "p99_ci_high": p99_hi,
         "throughput_rps": ok_count / duration if duration and duration > 0 else math.nan,
         "duration_s": duration,
         "cold_count": int(cold.sum()),

@@ -22,7 +22,13 @@ from sm_bench_widgets.engine.store import PAYLOADS_FILENAME, ensure_free, load_r
 
 # a trial that ended for one of these reasons has its answer; the others run again
 FINAL_REASONS = frozenset(
-    {stopping.PRECISION, stopping.DOMINATED, stopping.MAX_INVOCATIONS, stopping.ERRORS}
+    {
+        stopping.PRECISION,
+        stopping.DOMINATED,
+        stopping.INFEASIBLE,
+        stopping.MAX_INVOCATIONS,
+        stopping.ERRORS,
+    }
 )
 
 

@@ -1,8 +1,11 @@
-"""When a trial stops: error threshold, precision reached, dominated, budget, or a stop.
+"""When a trial stops: error threshold, precision reached, dominated, infeasible, budget,
+or a stop.
 
 ``TrialState`` sees every row of one trial as it completes and decides the cheap stops
-(errors, precision, checked every ``check_every`` warm samples); ``dominated_trials``
-ranks the trials racing each other and names those that cannot win.
+(errors, precision, checked every ``check_every`` warm samples); precision means p50 and
+p90 within +-precision and, with an SLA, its percentile settled (within +-precision, or
+its interval wholly on one side of the SLA). ``racing_verdicts`` ranks the trials racing
+each other and names those that cannot win or surely fail the constraints.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sm_bench_widgets.engine.plan import Trial
 # stop reasons, as written to TrialEnded and the summaries
 PRECISION = "precision"
 DOMINATED = "dominated"
+INFEASIBLE = "infeasible"  # fails the SLA or the error-rate limit with confidence
 MAX_INVOCATIONS = "max_invocations"
 ERRORS = "errors"
 STOPPED = "stopped"
@@ -82,10 +86,19 @@ class TrialState:
             samples = list(self.warm_ok_ms) if check else None
         if too_many_errors:
             self.stop(ERRORS)
-        elif samples is not None and stats.precision_reached(
-            samples, self.config.precision, self.config.confidence, (50, 90)
-        ):
+        elif samples is not None and self._precise(samples):
             self.stop(PRECISION)
+
+    def _precise(self, samples: list[float]) -> bool:
+        """p50 and p90 within the precision, and the SLA percentile settled."""
+        c = self.config
+        if not stats.precision_reached(samples, c.precision, c.confidence, (50, 90)):
+            return False
+        if c.sla_percentile is None or c.sla_percentile in (50, 90):
+            return True
+        return stats.percentile_settled(
+            samples, c.sla_percentile, c.precision, c.confidence, c.sla_ms
+        )
 
     def throttle_backoff(self) -> float:
         """Seconds a throttled client waits: about one service time, jittered (0.5-1.5x)."""
@@ -101,6 +114,41 @@ class TrialState:
         return MAX_INVOCATIONS
 
 
+def racing_verdicts(
+    rows: pd.DataFrame,
+    states: dict[str, TrialState],
+    config: BenchmarkConfig,
+    rank_inputs: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
+) -> dict[str, str]:
+    """Running trials past ``min_invocations`` that racing stops, with the stop reason
+    (``DOMINATED`` or ``INFEASIBLE``)."""
+    from sm_bench_widgets.analysis import racing
+
+    if rows.empty:
+        return {}
+    summary, costs = rank_inputs(rows)
+    if summary.empty:
+        return {}
+    found = racing.verdicts(
+        summary,
+        costs,
+        config.strategy,
+        config.balanced_weight,
+        config.confidence,
+        config.sla_percentile,
+        config.sla_ms,
+        config.max_error_rate,
+        config.indifference,
+    )
+    return {
+        t: why
+        for t, why in found.items()
+        if t in states
+        and states[t].stop_reason is None
+        and states[t].count >= config.min_invocations
+    }
+
+
 def dominated_trials(
     rows: pd.DataFrame,
     states: dict[str, TrialState],
@@ -108,20 +156,5 @@ def dominated_trials(
     rank_inputs: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> set[str]:
     """Running trials that racing says cannot win, among those with enough invocations."""
-    from sm_bench_widgets.analysis import racing
-
-    if rows.empty:
-        return set()
-    summary, costs = rank_inputs(rows)
-    if summary.empty:
-        return set()
-    losers = racing.dominated(
-        summary, costs, config.strategy, config.balanced_weight, config.confidence
-    )
-    return {
-        t
-        for t in losers
-        if t in states
-        and states[t].stop_reason is None
-        and states[t].count >= config.min_invocations
-    }
+    found = racing_verdicts(rows, states, config, rank_inputs)
+    return {t for t, why in found.items() if why == DOMINATED}

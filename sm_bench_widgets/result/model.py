@@ -208,7 +208,10 @@ class BenchmarkResult:
             notes.append(text)
 
     def _cost_table(self, monthly: int) -> pd.DataFrame:
-        return cost.cost_table(self.summary, self._invocations, self.prices, monthly)
+        # On AWS the endpoints' ModelLatency is the billed duration; the emulator's
+        # CloudWatch counts emulated time, which a time scale sets apart from the round trip.
+        billed = None if self.emulated else self._cloudwatch
+        return cost.cost_table(self.summary, self._invocations, self.prices, monthly, billed)
 
     @property
     def costs(self) -> pd.DataFrame:
@@ -258,6 +261,7 @@ class BenchmarkResult:
                 c.sla_percentile,
                 c.sla_ms,
                 c.max_error_rate,
+                honour_racing=True,
             ),
         )
 
@@ -269,12 +273,21 @@ class BenchmarkResult:
         sla_percentile: int | None,
         sla_ms: float | None,
         max_error_rate: float | None,
+        honour_racing: bool,
     ) -> tuple[recommend.Recommendation | None, str]:
         if not (self._invocations["outcome"] == "ok").any():
             what = "no invocations" if self._invocations.empty else "no successful invocations"
             return None, f"The run has {what} to recommend from (status: {self.status})."
         return recommend.recommend_or_reason(
-            self.summary, costs, strategy, weight, sla_percentile, sla_ms, max_error_rate
+            self.summary,
+            costs,
+            strategy,
+            weight,
+            sla_percentile,
+            sla_ms,
+            max_error_rate,
+            self.config.indifference,
+            honour_racing,
         )
 
     def rerank(
@@ -304,7 +317,16 @@ class BenchmarkResult:
         max_error_rate = c.max_error_rate if max_error_rate is _KEEP else max_error_rate
         monthly = c.monthly_invocations if monthly_invocations is None else monthly_invocations
         costs = self.costs_at(monthly)
-        return self._rank(costs, strategy, weight, sla_percentile, sla_ms, max_error_rate)[0]
+        # racing's verdicts hold for the rule and constraints the run raced by
+        raced = (strategy, weight, sla_percentile, sla_ms, max_error_rate, monthly) == (
+            c.strategy,
+            c.balanced_weight,
+            c.sla_percentile,
+            c.sla_ms,
+            c.max_error_rate,
+            c.monthly_invocations,
+        )
+        return self._rank(costs, strategy, weight, sla_percentile, sla_ms, max_error_rate, raced)[0]
 
     # -- metadata -----------------------------------------------------------------------
     @property

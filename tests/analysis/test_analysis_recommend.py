@@ -88,20 +88,32 @@ def test_cost_picks_the_cheapest_and_speed_the_fastest():
     assert speed.cost_per_1m_usd == pytest.approx(8.0)
 
 
-def test_balanced_minimises_the_weighted_normalised_score_and_states_the_numbers():
+def test_balanced_minimises_the_weighted_geometric_score_and_states_the_rule():
     summary, costs = _three_memories()
-    # norm(p90): 1024 -> 1, 2048 -> 0.25, 3072 -> 0; norm(cost): 0, 1/3, 1.
-    # Scores at weight 0.5: 0.5, 0.2917, 0.5 -> 2048 MB.
+    # sqrt(p90 x cost per 1M): 1024 -> sqrt(300 x 5) = 38.73, 2048 -> sqrt(150 x 6) = 30.0,
+    # 3072 -> sqrt(100 x 8) = 28.28: 3072 MB, 2048 MB 6.1% behind, 1024 MB 37% behind.
     rec = recommend(summary, costs, "balanced", 0.5)
-    assert rec.memory_size == 2048
-    assert "0.5 x norm(p90) + 0.5 x norm(cost" in rec.rule
-    assert "p90 100.0-300.0 ms" in rec.rule and "$5.0000-$8.0000 per 1M" in rec.rule
-    assert "score 0.292" in rec.reasons[0]
-    # 1024 and 3072 tie at 0.5; the lower p90 is the runner-up.
-    assert rec.runner_up.memory_size == 3072
-    assert "runner-up, 3072 MB" in rec.reasons[-1] and "50.0 ms faster" in rec.reasons[-1]
+    assert rec.memory_size == 3072 and rec.ties == []
+    assert rec.rule.startswith("balanced: Each configuration that meets the constraints")
+    assert "weighted 0.5 to 0.5" in rec.rule and "within 2%" in rec.rule
+    assert rec.formula.startswith("score = (p90 / fastest p90)^0.5 x (cost / cheapest cost)^0.5")
+    assert "score 1.000 of the best" in rec.reasons[0]
+    assert rec.runner_up.memory_size == 2048
+    assert "runner-up, 2048 MB" in rec.reasons[-1] and "50.0 ms slower" in rec.reasons[-1]
+    # Weight 0.3: 300^.3 x 5^.7 = 17.08, 150^.3 x 6^.7 = 15.75, 100^.3 x 8^.7 = 17.07.
+    assert recommend(summary, costs, "balanced", 0.3).memory_size == 2048
     assert recommend(summary, costs, "balanced", 1.0).memory_size == 3072
     assert recommend(summary, costs, "balanced", 0.0).memory_size == 1024
+
+
+def test_balanced_ranking_of_two_does_not_depend_on_the_rest_of_the_grid():
+    summary, costs = _three_memories()
+    pair = summary.iloc[1:].reset_index(drop=True), costs.iloc[1:].reset_index(drop=True)
+    for weight in (0.2, 0.5, 0.8):
+        with_all = recommend(summary, costs, "balanced", weight)
+        alone = recommend(*pair, "balanced", weight)
+        if with_all.memory_size != 1024:
+            assert alone.memory_size == with_all.memory_size
 
 
 def test_sla_excludes_the_cheapest():
@@ -183,7 +195,8 @@ def test_max_concurrency_comes_from_the_concurrency_trials_at_the_chosen_memory(
     rec = recommend(summary, costs, "speed", max_error_rate=0.1, sla_percentile=90, sla_ms=200)
     # Speed picks 3072 MB, which has no concurrency trials: its stability setting stays.
     assert rec.memory_size == 3072 and rec.max_concurrency == 1
-    balanced = recommend(summary, costs, "balanced", 0.5, max_error_rate=0.1)
+    # At weight 0.3 2048 MB leads stage 1 by 8% (see the balanced test).
+    balanced = recommend(summary, costs, "balanced", 0.3, max_error_rate=0.1)
     assert balanced.memory_size == 2048
     # Max concurrency 8 has 30% errors at its own load and 2 is slower than 4.
     assert balanced.max_concurrency == 4 and balanced.p90_ms == 152
@@ -231,11 +244,13 @@ def test_end_to_end_from_invocations(make_invocations):
     summary = summarize(inv)
     costs = cost_table(summary, inv, get_prices("us-east-1"), 1_000_000)
     # Latency falls by 1/sqrt(2) per doubling of memory: about 300, 212 and 150 ms, at
-    # 6, 8.5 and 12 USD per 1M. Normalised, 2048 MB sits near 0.41 on both axes.
+    # 6, 8.5 and 12 USD per 1M. The balanced score p90^w x cost^(1-w) goes as
+    # memory^(0.5 - w): below 0.5 the smallest memory wins, above it the largest.
     assert recommend(summary, costs, "speed").memory_size == 4096
     assert recommend(summary, costs, "cost").memory_size == 1024
-    data = recommend(summary, costs, "balanced").to_dict()
-    assert data["memory_size"] == 2048 and data["runner_up"]["memory_size"] in (1024, 4096)
+    assert recommend(summary, costs, "balanced", 0.8).memory_size == 4096
+    data = recommend(summary, costs, "balanced", 0.2).to_dict()
+    assert data["memory_size"] == 1024 and data["runner_up"]["memory_size"] in (2048, 4096)
     assert set(data) >= {
         "memory_size",
         "max_concurrency",
@@ -248,6 +263,9 @@ def test_end_to_end_from_invocations(make_invocations):
         "rule",
         "reasons",
         "runner_up",
+        "formula",
+        "ties",
+        "billed_from",
     }
 
 

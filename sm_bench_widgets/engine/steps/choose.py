@@ -37,6 +37,7 @@ def choose_memory(
         config.sla_percentile,
         config.sla_ms,
         config.max_error_rate,
+        config.indifference,
     )
     if rec is None:
         ctx.report(f"no memory size qualifies, concurrency benchmark skipped: {why}")

@@ -1,4 +1,4 @@
-"""Race step: while trials load side by side, stop those that cannot win."""
+"""Race step: while trials load side by side, stop those that cannot win or cannot qualify."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 def race(
     ctx: RunContext, threads: list[threading.Thread], states: dict[str, stopping.TrialState]
 ) -> None:
-    """Wait for the trials' ``threads``; with adaptive racing, stop dominated trials.
+    """Wait for the trials' ``threads``; with adaptive racing, stop dominated trials and
+    trials that surely fail the constraints (``stopping.racing_verdicts``).
 
     Only trials past ``min_invocations`` can be dropped, and trials are ranked only when
     new rows came in since the last ranking.
@@ -38,12 +39,12 @@ def race(
         ranked_at = seen
         try:
             ctx.batcher.flush()
-            losers = stopping.dominated_trials(
+            verdicts = stopping.racing_verdicts(
                 ctx.rows.frame(set(states)), states, config, ctx.rank_inputs
             )
         except Exception:
             log.exception("racing check failed; trials go on")
             racing = False
             continue
-        for trial_id in losers:
-            states[trial_id].stop(stopping.DOMINATED)
+        for trial_id, reason in verdicts.items():
+            states[trial_id].stop(reason)
