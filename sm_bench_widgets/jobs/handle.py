@@ -64,6 +64,7 @@ class ProcessingJobHandle:
         self._run_id: str | None = None
         self._mirror: s3paths.Mirror | None = None
         self._final: dict[str, Any] | None = None
+        self._lock = threading.Lock()  # one mirror, whichever thread finds the run first
 
     def __repr__(self) -> str:
         return f"<ProcessingJobHandle {self.name} {self.status()}>"
@@ -159,15 +160,16 @@ class ProcessingJobHandle:
     # -- its results --------------------------------------------------------------------------
     def _run_folder(self) -> str | None:
         """The run id, once the job has written its run store."""
-        if self._run_id is None:
-            s3 = self.target.client("s3")
-            runs = s3paths.child_folders(s3, s3paths.join(self.results_uri, RESULTS_DIRNAME))
-            if runs:
-                self._run_id = runs[0]
-                folder = self.cache_dir / self.name / self._run_id
-                uri = s3paths.join(self.results_uri, RESULTS_DIRNAME, self._run_id)
-                self._mirror = s3paths.Mirror(s3, uri, folder)
-        return self._run_id
+        with self._lock:
+            if self._run_id is None:
+                s3 = self.target.client("s3")
+                runs = s3paths.child_folders(s3, s3paths.join(self.results_uri, RESULTS_DIRNAME))
+                if runs:
+                    folder = self.cache_dir / self.name / runs[0]
+                    uri = s3paths.join(self.results_uri, RESULTS_DIRNAME, runs[0])
+                    self._mirror = s3paths.Mirror(s3, uri, folder)
+                    self._run_id = runs[0]
+            return self._run_id
 
     @property
     def run_id(self) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,14 @@ class Mirror:
                     continue
                 path = self.folder / key[len(prefix) :]
                 path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(f".{path.name}.part")
-                self._s3.download_file(bucket, key, str(partial))
-                os.replace(partial, path)
+                handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+                os.close(handle)
+                try:
+                    self._s3.download_file(bucket, key, partial)
+                    os.replace(partial, path)
+                finally:
+                    if os.path.exists(partial):
+                        os.unlink(partial)
                 self._seen[key] = tag
                 fetched += 1
             return fetched
