@@ -310,19 +310,23 @@ def _rank(
                 "that meets the constraints"
                 for c in raced
             ]
-    lost = decision.losers([_bounds(c, strategy, weight) for c in pool], strategy, indifference)
-    if lost and len(lost) < len(pool):
-        excluded += [
-            f"{c.label}: its confidence interval is worse than another feasible configuration's"
-            for c in pool
-            if id(c) in lost
-        ]
-        pool = [c for c in pool if id(c) not in lost]
     raw = {id(c): _finite(decision.score(strategy, weight, c.p90, c.cost)) for c in cands}
+    unraced = pool
+    lost = decision.losers([_bounds(c, strategy, weight) for c in pool], strategy, indifference)
+    lost = lost if len(lost) < len(pool) else set()
+    pool = [c for c in pool if id(c) not in lost]
     best = min(raw[id(c)] for c in pool)
     second = (lambda c: c.p90) if strategy == "cost" else (lambda c: _finite(c.cost))
     tied = [c for c in pool if decision.within_zone(raw[id(c)], best, indifference)]
     pick = min(tied, key=lambda c: (second(c), raw[id(c)], c.memory_size, c.max_concurrency))
+    # a tie is declared over every unraced configuration within the zone; one surely
+    # dearer (for cost, slower) than the pick is in it but cannot win it
+    tied = [c for c in unraced if decision.within_zone(raw[id(c)], best, indifference)]
+    excluded += [
+        f"{c.label}: its confidence interval is worse than another feasible configuration's"
+        for c in unraced
+        if id(c) in lost and id(c) not in {id(t) for t in tied}
+    ]
 
     def order(group: list[_Candidate]) -> list[_Candidate]:
         return sorted(
