@@ -1,8 +1,11 @@
-"""Run a job host's command so that it dies with the emulator: ``guard.py PARENT_PID CMD...``.
+"""A job host's first process, as a container's init: ``guard.py PARENT_PID CMD...``.
 
-On Linux the process asks to be killed when the emulator thread that started it ends
-(``PR_SET_PDEATHSIG``), then becomes the command (``exec``), so a job never outlives the
-emulator, even one that was killed. Run as a plain script: it imports nothing of the package.
+It runs the command as its child in the host's process group, passes SIGTERM on to it
+(``docker stop`` and StopProcessingJob send it), and exits with the child's status (128 + N
+when signal N ended it, as in a container). On Linux it also asks for SIGUSR1 when the
+emulator thread that started it ends (``PR_SET_PDEATHSIG``) and then kills the whole group,
+so no process of a job outlives the emulator, even a killed one. Run as a plain script: it
+imports nothing of the package.
 """
 
 from __future__ import annotations
@@ -10,24 +13,44 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import sys
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
 
+def _kill_group(*_: Any) -> None:
+    os.killpg(0, signal.SIGKILL)
+
+
 def main(argv: list[str]) -> int:
-    """Arm the parent-death signal, then exec the command (127 when it cannot be run)."""
+    """Run the command to its end; its exit status (127 when it cannot be run)."""
     parent, command = int(argv[0]), argv[1:]
+    signal.signal(signal.SIGUSR1, _kill_group)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
     if os.getppid() != parent:
-        return 1
+        _kill_group()
+    terminated: list[bool] = []
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, _frame: Any) -> None:
+        terminated.append(True)
+        if child is not None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
     try:
-        os.execvp(command[0], command)
+        child = subprocess.Popen(command)
     except OSError as exc:
         print(f"cannot run {command[0]}: {exc}", file=sys.stderr)
-    return 127
+        return 127
+    if terminated:
+        child.send_signal(signal.SIGTERM)
+    code = child.wait()
+    return code if code >= 0 else 128 - code
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The command is the job's ContainerEntrypoint + ContainerArguments with every ``/opt/ml/...``
 element moved under the host's folder and ``python``/``python3`` run as this interpreter.
-The process leads its own process group (the container): SIGTERM goes to it alone, as
-``docker stop`` sends it, and SIGKILL to the whole group.
+It runs under ``guard.py``, the host's init, which leads the host's process group (the
+container): SIGTERM goes to the command alone, as ``docker stop`` sends it, and SIGKILL to
+the whole group.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class HostProcess:
         return self.process.poll()
 
     def terminate(self) -> None:
-        """SIGTERM to the host's main process, as ``docker stop`` sends it."""
+        """SIGTERM to the host's command (through its init), as ``docker stop`` sends it."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 

@@ -179,23 +179,24 @@ class JobRun:
         running: list[hosts.HostProcess] = []
         syncs: list[OutputSync] = []
         started = time.time()
-        for name in names:
-            root = roots[name]
-            stream = LogStream(logs, stream_name(self.name, name, started))
-            streams[name] = stream
-            env = hosts.environment(env_base, root, self.endpoint_url, self.region)
-            running.append(hosts.HostProcess(name, root, hosts.command(app, root), env, stream.add))
-            for output in (self.request.get("ProcessingOutputConfig") or {}).get("Outputs", []):
-                s3_output = output["S3Output"]
-                syncs.append(
+        outputs = (self.request.get("ProcessingOutputConfig") or {}).get("Outputs", [])
+        try:
+            for name in names:
+                root = roots[name]
+                stream = LogStream(logs, stream_name(self.name, name, started))
+                streams[name] = stream
+                env = hosts.environment(env_base, root, self.endpoint_url, self.region)
+                argv = hosts.command(app, root)
+                running.append(hosts.HostProcess(name, root, argv, env, stream.add))
+                syncs += [
                     OutputSync(
                         s3,
-                        hosts.local_path(root, s3_output["LocalPath"]),
-                        s3_output["S3Uri"],
-                        s3_output.get("S3UploadMode") == "Continuous",
+                        hosts.local_path(root, output["S3Output"]["LocalPath"]),
+                        output["S3Output"]["S3Uri"],
+                        output["S3Output"].get("S3UploadMode") == "Continuous",
                     )
-                )
-        try:
+                    for output in outputs
+                ]
             timed_out = self._supervise(running, streams, syncs)
         finally:
             for proc in running:
