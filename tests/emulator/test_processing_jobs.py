@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -387,6 +389,45 @@ def test_stopping_the_emulator_ends_its_jobs_and_removes_their_folders() -> None
     for pid in pids:
         assert gone(pid), f"process {pid} outlived the emulator"
     assert not Path(root).exists()
+
+
+EMULATOR_WITH_A_JOB = """
+import json, sys
+from sm_bench_widgets.emulator import LocalServerless
+from tests.emulator.test_processing_jobs import make_jobs
+from tests.waiting import wait_until
+
+emu = LocalServerless(time_scale=0.01).start()
+jobs = make_jobs(emu, "processing-killed")
+name = jobs.create("hang", upload="Continuous")
+key = f"{name}/results/algo-1-pids.json"
+wait_until(lambda: key in jobs.keys(f"{name}/"), 20, "the job did not start")
+print(jobs.read(key), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_killed_emulator_leaves_no_job_process_behind() -> None:
+    repo = Path(__file__).parents[2]
+    emulator = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR_WITH_A_JOB],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert emulator.stdout is not None
+        pids = json.loads(emulator.stdout.readline() or "null")
+        assert pids, "the emulator process did not report its job's processes"
+        emulator.kill()
+        emulator.wait(10)
+        for pid in pids:  # the job's process and its child
+            wait_until(lambda pid=pid: gone(pid), 10, f"process {pid} outlived a killed emulator")
+    finally:
+        if emulator.poll() is None:
+            emulator.kill()
+            emulator.wait(10)
 
 
 @pytest.fixture
