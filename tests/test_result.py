@@ -286,9 +286,9 @@ def test_load_engine_run_directory(result, tmp_path):
 
 def test_load_crashed_run_directory(tmp_path):
     rows = known_invocations().to_dict(orient="records")
-    store = _write_run_dir(tmp_path / "run1", make_config(), rows, None)
-    store._inv.write('{"trial_id": "s10')  # a torn last line
-    store._inv.flush()
+    _write_run_dir(tmp_path / "run1", make_config(), rows, None)
+    with open(tmp_path / "run1" / "invocations.jsonl", "a") as f:
+        f.write('{"trial_id": "s10')  # a torn last line: the process died mid-write
     back = BenchmarkResult.load(tmp_path / "run1")
     assert back.status == "running" and len(back.invocations) == len(rows)
     assert back.recommendation is not None

@@ -110,6 +110,8 @@ class _Stream:
         self._opened = 0.0
         if segment_seconds is None:
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            if self._file.tell() and not _ends_with_newline(self.path):
+                self._file.write("\n")  # end a line torn by a crash before appending
         else:
             self.folder.mkdir(exist_ok=True)
             self._next = 1 + max(
@@ -137,6 +139,12 @@ class _Stream:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def _part_number(path: Path) -> int:
@@ -255,7 +263,7 @@ class RunStore:
         with self._lock:
             for stream in (self._inv, self._trials, self._cw):
                 stream.close()
-        cw = _read_stream(self.run_dir, "cloudwatch")
+        cw = read_stream(self.run_dir, "cloudwatch")
         cloudwatch_frame([pd.DataFrame(cw)]).to_csv(self.run_dir / "cloudwatch.csv", index=False)
         self.write_status(status, finished=time.time())
         self._held.close()
@@ -280,34 +288,45 @@ class StoredRun:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
+    """The complete records of a JSON Lines file: a last line without its newline (a
+    crash mid-write, or a file caught mid-upload) is left for a later read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
         return []
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn line from a crash
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn line that a later run appended after
     return rows
 
 
-def _read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
-    """Every record of one stream: the single file, then the segments in order."""
+def read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
+    """Every complete record of one stream: the single file, then the segments in order."""
     rows = _read_jsonl(run_dir / f"{name}.jsonl")
     for part in sorted((run_dir / name).glob("part-*.jsonl"), key=_part_number):
         rows.extend(_read_jsonl(part))
     return rows
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON file's object, or an empty dict while it is missing or partial."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def store_folders(run_dir: Path) -> list[Path]:
+    """The folders holding a run's stores: its hosts' subfolders, or the run folder."""
+    return host_directories(run_dir) or [run_dir]
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> StoredRun:
@@ -333,7 +352,7 @@ def host_directories(run_dir: Path) -> list[Path]:
 
 
 def _load_one(path: Path) -> StoredRun:
-    trials = _read_stream(path, "trials")
+    trials = read_stream(path, "trials")
     planned = [
         {k: v for k, v in t.items() if k != "event"} for t in trials if t.get("event") == "planned"
     ]
@@ -342,10 +361,10 @@ def _load_one(path: Path) -> StoredRun:
     }
     return StoredRun(
         run_dir=path,
-        config=_read_json(path / "config.json"),
-        status=_read_json(path / "status.json"),
-        invocations=invocations_frame(_read_stream(path, "invocations")),
-        cloudwatch=cloudwatch_frame([pd.DataFrame(_read_stream(path, "cloudwatch"))]),
+        config=read_json(path / "config.json"),
+        status=read_json(path / "status.json"),
+        invocations=invocations_frame(read_stream(path, "invocations")),
+        cloudwatch=cloudwatch_frame([pd.DataFrame(read_stream(path, "cloudwatch"))]),
         trials=planned,
         stop_reasons=stop_reasons,
     )

@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.engine.events import RunEnded
 from sm_bench_widgets.engine.options import RunFailed
-from sm_bench_widgets.engine.store import RESULTS_DIRNAME
+from sm_bench_widgets.engine.store import RESULTS_DIRNAME, load_run, read_stream, store_folders
 from sm_bench_widgets.jobs import s3 as s3paths
-from sm_bench_widgets.jobs.stream import RunFollower, read_json, read_stream
+from sm_bench_widgets.jobs.stream import RunFollower
 
 if TYPE_CHECKING:
     from sm_bench_widgets.result import BenchmarkResult
@@ -194,12 +194,13 @@ class ProcessingJobHandle:
         if run_dir is None:
             return {}
         counts: dict[str, int] = {}
-        for record in read_stream(run_dir, "trials"):
-            if record.get("event") == "planned":
-                counts.setdefault(str(record["trial_id"]), 0)
-        for row in read_stream(run_dir, "invocations"):
-            trial_id = str(row.get("trial_id"))
-            counts[trial_id] = counts.get(trial_id, 0) + 1
+        for folder in store_folders(run_dir):
+            for record in read_stream(folder, "trials"):
+                if record.get("event") == "planned":
+                    counts.setdefault(str(record["trial_id"]), 0)
+            for row in read_stream(folder, "invocations"):
+                trial_id = str(row.get("trial_id"))
+                counts[trial_id] = counts.get(trial_id, 0) + 1
         return counts
 
     def result(self) -> BenchmarkResult:
@@ -207,7 +208,7 @@ class ProcessingJobHandle:
         from sm_bench_widgets.result import BenchmarkResult
 
         run_dir = self.sync()
-        if run_dir is None or not (run_dir / "config.json").exists():
+        if run_dir is None or not (store_folders(run_dir)[0] / "config.json").exists():
             raise RunFailed(f"job {self.name} ({self.status()}) has written no results yet")
         return BenchmarkResult.load(run_dir)
 
@@ -231,7 +232,7 @@ class ProcessingJobHandle:
                 for event in follower.events():
                     _deliver(callback, event)
             if over:
-                status = read_json(run_dir / "status.json").get("status") if run_dir else None
+                status = load_run(run_dir).status.get("status") if run_dir else None
                 if status in (None, "running"):
                     status = RUN_STATUS.get(self.status(), "failed")
                 _deliver(callback, RunEnded(status, str(run_dir or "")))

@@ -21,7 +21,7 @@ from typing import Any
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import TOOL_TAG_KEY, TOOL_TAG_VALUE, check_model
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.engine.options import prepare
+from sm_bench_widgets.engine.options import new_run_id, prepare
 from sm_bench_widgets.jobs import s3 as s3paths
 from sm_bench_widgets.jobs import sdk
 from sm_bench_widgets.jobs.bundle import build_code
@@ -86,7 +86,9 @@ def launch_job(
         s3paths.upload_folder(s3, code, s3paths.join(base, "code"), extra)
         s3paths.upload_folder(s3, benchmark, s3paths.join(base, "benchmark"), extra)
     results = s3paths.join(base, RESULTS_OUTPUT) + "/"
-    _create(session, job, image, name, base, results)
+    # every host runs its share of the same run, and reads the others' results from S3
+    arguments = [*ARGUMENTS, "--run-id", new_run_id(), "--results-s3", results]
+    _create(session, job, image, name, base, results, arguments)
     return ProcessingJobHandle(name, results, target, cache_dir)
 
 
@@ -97,7 +99,15 @@ def _encryption(kms_key: str | None) -> dict[str, str] | None:
     return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
 
 
-def _create(session: Any, job: JobOptions, image: str, name: str, base: str, results: str) -> None:
+def _create(
+    session: Any,
+    job: JobOptions,
+    image: str,
+    name: str,
+    base: str,
+    results: str,
+    arguments: list[str],
+) -> None:
     """CreateProcessingJob through the SDK's ``Processor``, without waiting."""
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import Processor
@@ -152,7 +162,7 @@ def _create(session: Any, job: JobOptions, image: str, name: str, base: str, res
     processor.run(
         inputs=inputs,
         outputs=outputs,
-        arguments=list(ARGUMENTS),
+        arguments=arguments,
         wait=False,
         logs=False,
         job_name=name,

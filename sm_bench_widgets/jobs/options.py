@@ -101,12 +101,6 @@ def _check_instance_count(count: Any) -> None:
     low, high = PROCESSING_INSTANCE_COUNT_RANGE
     if not isinstance(count, int) or isinstance(count, bool) or not low <= count <= high:
         raise ConfigError("instance_count", count, f"an integer from {low} to {high}")
-    if count > 1:
-        raise ConfigError(
-            "instance_count",
-            count,
-            "1 for now: a benchmark runs on one host until hosts share its trials",
-        )
 
 
 def _check_tags(tags: Any) -> list[dict[str, str]]:

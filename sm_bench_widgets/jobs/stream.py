@@ -8,65 +8,30 @@ A torn last line (a file caught mid-upload) is read on a later call, once comple
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.engine.events import InvocationBatch, RunStarted, TrialEnded
-
-_PART = re.compile(r"part-(\d+)\.jsonl$")
-
-
-def _complete_lines(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return []
-    rows = []
-    for line in text.splitlines(keepends=True):
-        if not line.endswith("\n"):
-            break  # still being written or uploaded
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
-def read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
-    """The complete records of one run-store stream: its file, then its segment files."""
-    rows = _complete_lines(run_dir / f"{name}.jsonl")
-    parts = [p for p in (run_dir / name).glob("part-*.jsonl") if _PART.search(p.name)]
-    for part in sorted(parts, key=lambda p: int(_PART.search(p.name).group(1))):
-        rows.extend(_complete_lines(part))
-    return rows
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON file's object, or an empty dict while it is missing or partial."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+from sm_bench_widgets.engine.store import read_json, read_stream, store_folders
 
 
 class RunFollower:
-    """Turns the growth of one run directory into events, each reported once."""
+    """Turns the growth of one run directory into events, each reported once; a run shared
+    by several hosts is followed in each host's subfolder."""
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self.started = False
-        self._invocations = 0
+        self._invocations: dict[Path, int] = {}
         self._ended: set[str] = set()
 
     def events(self) -> list[Any]:
         """The events of what appeared in the run directory since the last call."""
         out: list[Any] = []
-        config = read_json(self.run_dir / "config.json")
-        trials = read_stream(self.run_dir, "trials")
+        folders = store_folders(self.run_dir)
+        trials = [record for folder in folders for record in read_stream(folder, "trials")]
         if not self.started:
+            config = read_json(folders[0] / "config.json")
             planned = [
                 {k: v for k, v in t.items() if k != "event"}
                 for t in trials
@@ -78,12 +43,14 @@ class RunFollower:
             emulated = bool(config.get("emulated", False))
             out.append(RunStarted(run_id, str(self.run_dir), planned, emulated))
             self.started = True
-        rows = read_stream(self.run_dir, "invocations")
-        new, self._invocations = rows[self._invocations :], len(rows)
-        by_trial: dict[str, list[dict[str, Any]]] = {}
-        for row in new:
-            by_trial.setdefault(str(row.get("trial_id")), []).append(row)
-        out += [InvocationBatch(trial_id, batch) for trial_id, batch in by_trial.items()]
+        for folder in folders:
+            rows = read_stream(folder, "invocations")
+            seen = self._invocations.get(folder, 0)
+            new, self._invocations[folder] = rows[seen:], len(rows)
+            by_trial: dict[str, list[dict[str, Any]]] = {}
+            for row in new:
+                by_trial.setdefault(str(row.get("trial_id")), []).append(row)
+            out += [InvocationBatch(trial_id, batch) for trial_id, batch in by_trial.items()]
         for record in trials:
             trial_id = record.get("trial_id")
             if record.get("event") == "ended" and trial_id not in self._ended:

@@ -131,3 +131,15 @@ def test_segments_close_on_time_and_read_back_like_one_file(tmp_path):
 def _open_in_this_process(path) -> bool:
     fds = Path("/proc/self/fd")
     return any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir())
+
+
+def test_appending_after_a_torn_line_keeps_every_later_row(tmp_path):
+    first = RunStore(tmp_path / "run")
+    first.append_invocations([{"run_id": "r", "trial_id": "t", "latency_ms": 1.0}])
+    first.close("failed")
+    with open(tmp_path / "run" / "invocations.jsonl", "a") as f:
+        f.write('{"run_id": "r", "trial_id": "t", "lat')  # the process died mid-write
+    again = RunStore(tmp_path / "run")  # a resumed run appends to the same file
+    again.append_invocations([{"run_id": "r", "trial_id": "t", "latency_ms": 2.0}])
+    again.close("completed")
+    assert load_run(tmp_path / "run").invocations["latency_ms"].tolist() == [1.0, 2.0]

@@ -126,3 +126,36 @@ def test_partial_results_stream_while_the_job_runs_and_stop_deletes_its_endpoint
     streamed = sum(len(e.rows) for e in events if isinstance(e, api.InvocationBatch))
     assert streamed == len(result.invocations)
     assert find_leftovers(target, run_id=handle.run_id) == []
+
+
+def test_two_hosts_share_one_run_and_its_result_holds_each_trial_once(
+    emulator, payload_file, tmp_path
+):
+    target = emulator.target()
+    options = dict(
+        memory_sizes=[2048, 3072],
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2, 4],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        adaptive=False,
+    )
+    handle = run_as_sagemaker_job(
+        ROLE, "demo-nlp", payload_file, instance_count=2, target=target, **options
+    )
+    handle.cache_dir = tmp_path / "cache"
+    result = handle.wait(timeout=300)
+    assert result is not None, f"the job did not end within 300 s: {handle.status()}"
+    assert handle.status() == "Completed", handle.failure_reason
+    hosts = sorted(p.name for p in handle.run_dir.iterdir() if p.is_dir())
+    assert hosts == ["algo-1", "algo-2"]
+    # every planned trial ran on exactly one host, the concurrency phase at one memory size
+    trials = result.invocations.groupby("trial_id")["endpoint_name"].nunique()
+    assert set(trials) == {1} and len(trials) == 4
+    assert result.invocations.groupby("trial_id").size().min() == 30
+    assert result.concurrency["memory_size"].nunique() == 1
+    assert set(result.stop_reasons.values()) == {"max_invocations"}
+    assert result.status == "completed" and result.recommendation is not None
+    assert handle.progress() == result.invocations.groupby("trial_id").size().to_dict()
+    assert find_leftovers(target, run_id=handle.run_id) == []
