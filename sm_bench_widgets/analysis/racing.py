@@ -55,6 +55,9 @@ def _group_bounds(
     out = []
     for _, r in group.iterrows():
         sure, failing = decision.constraint_bounds(r, *constraints, confidence=confidence)
+        # a trial racing already stopped eliminates nothing: its frozen interval would
+        # let the survivors eliminate each other in turn
+        sure = sure and str(r.get("stop_reason") or "") not in ("dominated", "infeasible")
         out.append(
             decision.bounds(
                 r["trial_id"],

@@ -281,3 +281,11 @@ def test_cost_bills_model_latency_where_cloudwatch_has_it():
     assert "CloudWatch ModelLatency" in rec.headline()
     plain = recommend(summary, cost_table(summary, inv, PRICES, 1_000_000), "cost")
     assert plain.billed_from == "round trip" and "client round trip" in plain.headline()
+
+
+def test_a_trial_racing_already_stopped_eliminates_nothing():
+    _, summary, costs = _sla_race()
+    assert dominated(summary, costs, "cost", 0.5, 0.95) == {"m2048", "m4096"}
+    summary.loc[summary["trial_id"] == "m1024", "stop_reason"] = "dominated"
+    # 1024 MB's frozen interval no longer counts: 2048 MB still eliminates 4096 MB
+    assert dominated(summary, costs, "cost", 0.5, 0.95) == {"m4096"}
