@@ -60,14 +60,24 @@ def _check_compare_runs(nb: nbformat.NotebookNode, where: Path) -> None:
     assert (saved / "16-rows-per-request" / "meta.json").exists()
 
 
+def _check_processing_job(nb: nbformat.NotebookNode, where: Path) -> None:
+    text = _text(nb)
+    assert "Emulated: us-east-1" in text
+    assert re.search(r"Completed - \d+ invocations", text)
+    assert re.search(r"concurrency-m\d+-c4-n8: \d+", text)  # both phases, all trials
+    assert "Deploy " in text and "stability-m4096" in text
+    assert "run " in text and " completed" in text  # the job's log tail
+
+
 CHECKS: dict[str, Callable[[nbformat.NotebookNode, Path], None]] = {
+    "processing_job.ipynb": _check_processing_job,
     "quickstart.ipynb": _check_quickstart,
     "real_endpoint.ipynb": _check_real_endpoint,
     "compare_runs.ipynb": _check_compare_runs,
 }
 
 
-def test_the_three_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert set(CHECKS) <= set(ALL)
 
 
