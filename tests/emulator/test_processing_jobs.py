@@ -402,7 +402,8 @@ jobs = make_jobs(emu, "processing-killed")
 name = jobs.create("hang", upload="Continuous")
 key = f"{name}/results/algo-1-pids.json"
 wait_until(lambda: key in jobs.keys(f"{name}/"), 20, "the job did not start")
-print(jobs.read(key), flush=True)
+print(json.dumps([json.loads(jobs.read(key)), json.loads(jobs.read(
+    f"{name}/results/algo-1.json"))["opt_ml"]]), flush=True)
 sys.stdin.read()
 """
 
@@ -418,12 +419,15 @@ def test_a_killed_emulator_leaves_no_job_process_behind() -> None:
     )
     try:
         assert emulator.stdout is not None
-        pids = json.loads(emulator.stdout.readline() or "null")
-        assert pids, "the emulator process did not report its job's processes"
+        reported = json.loads(emulator.stdout.readline() or "null")
+        assert reported, "the emulator process did not report its job's processes"
+        pids, opt_ml = reported
         emulator.kill()
         emulator.wait(10)
         for pid in pids:  # the job's process and its child
             wait_until(lambda pid=pid: gone(pid), 10, f"process {pid} outlived a killed emulator")
+        job_folder = Path(opt_ml).parents[2]  # <folder>/algo-1/opt/ml
+        wait_until(lambda: not job_folder.exists(), 10, "a killed emulator's job folder is left")
     finally:
         if emulator.poll() is None:
             emulator.kill()

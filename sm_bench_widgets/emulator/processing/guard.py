@@ -1,17 +1,18 @@
-"""A job host's first process, as a container's init: ``guard.py PARENT_PID CMD...``.
+"""A job host's first process, as a container's init: ``guard.py PARENT_PID FOLDER CMD...``.
 
 It runs the command as its child in the host's process group, passes SIGTERM on to it
 (``docker stop`` and StopProcessingJob send it), and exits with the child's status (128 + N
 when signal N ended it, as in a container). On Linux it also asks for SIGUSR1 when the
-emulator thread that started it ends (``PR_SET_PDEATHSIG``) and then kills the whole group,
-so no process of a job outlives the emulator, even a killed one. Run as a plain script: it
-imports nothing of the package.
+emulator thread that started it ends (``PR_SET_PDEATHSIG``), and then removes the job's
+FOLDER and kills the whole group, so nothing of a job outlives the emulator, even a killed
+one. Run as a plain script: it imports nothing of the package.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,19 +21,20 @@ from typing import Any
 PR_SET_PDEATHSIG = 1
 
 
-def _kill_group(*_: Any) -> None:
-    os.killpg(0, signal.SIGKILL)
-
-
 def main(argv: list[str]) -> int:
     """Run the command to its end; its exit status (127 when it cannot be run)."""
-    parent, command = int(argv[0]), argv[1:]
-    signal.signal(signal.SIGUSR1, _kill_group)
+    parent, folder, command = int(argv[0]), argv[1], argv[2:]
+
+    def orphaned(*_: Any) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.killpg(0, signal.SIGKILL)
+
+    signal.signal(signal.SIGUSR1, orphaned)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
     if os.getppid() != parent:
-        _kill_group()
+        orphaned()
     terminated: list[bool] = []
     child: subprocess.Popen[bytes] | None = None
 

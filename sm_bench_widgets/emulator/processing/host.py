@@ -74,7 +74,10 @@ def environment(job_env: dict[str, str], root: Path, endpoint_url: str, region: 
 
 
 class HostProcess:
-    """The running process of one host, its output sent line by line to ``on_line``."""
+    """The running process of one host, its output sent line by line to ``on_line``.
+
+    ``job_folder`` (the job's temporary folder) is removed if the emulator dies first.
+    """
 
     def __init__(
         self,
@@ -83,13 +86,14 @@ class HostProcess:
         argv: list[str],
         env: dict[str, str],
         on_line: Callable[[str], None],
+        job_folder: Path,
     ):
         self.name = name
         self.root = root
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._on_line = on_line
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(GUARD), str(os.getpid()), *argv],
+            [sys.executable, "-I", str(GUARD), str(os.getpid()), str(job_folder), *argv],
             cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -187,7 +187,7 @@ class JobRun:
                 streams[name] = stream
                 env = hosts.environment(env_base, root, self.endpoint_url, self.region)
                 argv = hosts.command(app, root)
-                running.append(hosts.HostProcess(name, root, argv, env, stream.add))
+                running.append(hosts.HostProcess(name, root, argv, env, stream.add, folder))
                 syncs += [
                     OutputSync(
                         s3,
