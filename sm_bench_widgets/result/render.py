@@ -76,6 +76,8 @@ def summary_text(result: BenchmarkResult) -> str:
     rec = result.recommendation
     if rec is not None:
         lines.append(f"Rule: {rec.rule}")
+        if rec.formula:
+            lines.append(f"Formula: {rec.formula}")
         lines.extend(f"- {r}" for r in rec.reasons)
     lines.extend(f"Note: {n}" for n in result.notes)
     return "\n".join(lines)
