@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sm_bench_widgets.utils import convert_invoke_args_to_jsonl
+from tests.signals import needs_sigint
 
 CLI = [sys.executable, "-m", "sm_bench_widgets.cli"]
 
@@ -104,6 +105,7 @@ def test_a_missing_model_exits_non_zero_before_any_endpoint(cli_env, payloads, t
     assert len(lines) == 1 and "model_name='no-such-model'" in lines[0]
 
 
+@needs_sigint
 def test_ctrl_c_stops_the_run_and_deletes_its_endpoints(cli_env, payloads, tmp_path, emulator):
     proc = subprocess.Popen(
         [

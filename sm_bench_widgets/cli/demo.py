@@ -120,7 +120,7 @@ def demo_command(args: argparse.Namespace) -> int:
         report = None
     print_result(result)
     if report is not None:
-        print(f"Report: {report}")
+        print(f"Report: {report.resolve().as_uri()}")
     print(
         f"Demo finished in {time.monotonic() - started:.0f} s. These results are EMULATED "
         "by the local emulator; run `sm-bench run MODEL_NAME INVOKE_ARGS_FILE` on AWS "

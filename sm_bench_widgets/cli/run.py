@@ -277,5 +277,5 @@ def finish(result: Any) -> int:
     print_result(result)
     for path in written:
         if path.suffix == ".html":
-            print(f"Report: {path}")
+            print(f"Report: {path.resolve().as_uri()}")
     return 0 if result.status == "completed" else 1

@@ -13,6 +13,7 @@ from sm_bench_widgets.api import RunFailed, run_benchmark, start_benchmark
 from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.engine.deploy import Deployments
 from sm_bench_widgets.engine.events import InvocationBatch, RunError
+from tests.signals import needs_sigint
 
 from .helpers import endpoint_names, small_config
 
@@ -44,6 +45,7 @@ def test_stop_ends_load_quickly_deletes_endpoints_and_keeps_results(fresh_emulat
     assert status["invocations"] == len(result.invocations)
 
 
+@needs_sigint
 def test_ctrl_c_in_run_benchmark_deletes_endpoints_then_raises(fresh_emulator, tmp_path):
     target = fresh_emulator.target()
     config = small_config(tmp_path, adaptive=False, stability_benchmark_invocations=100_000)
