@@ -224,3 +224,36 @@ def get_prices(
         source=PRICING_PAGE + (" (with overrides)" if "pricing_overrides" in sources else ""),
         figures=figures,
     )
+
+
+# Processing-job instances (what a benchmark run as a Processing job pays per host), us-east-1
+# on-demand. Not found in a stored copy of the pricing page's Processing tab: these are the
+# figures commonly quoted for SageMaker ml.* instances; check them against the page.
+_PROCESSING_SOURCE = (
+    f"{PRICING_PAGE} (Processing, us-east-1 on-demand, as commonly quoted; "
+    "not verified against a stored copy of the page)"
+)
+PROCESSING_HOURLY: dict[str, PriceFigure] = {
+    instance_type: PriceFigure(price, TRANSCRIBED_ON, _PROCESSING_SOURCE)
+    for instance_type, price in (
+        ("ml.t3.medium", 0.05),
+        ("ml.m5.large", 0.115),
+        ("ml.m5.xlarge", 0.23),
+        ("ml.m5.2xlarge", 0.461),
+        ("ml.m5.4xlarge", 0.922),
+        ("ml.c5.xlarge", 0.204),
+    )
+}
+
+
+def processing_hourly(instance_type: str, region: str | None = "us-east-1") -> PriceFigure | None:
+    """The hourly price of one Processing instance of ``instance_type``, or None when the
+    table has no figure for it. Regions other than us-east-1 use its figures, saying so."""
+    figure = PROCESSING_HOURLY.get(instance_type)
+    if figure is None or region in (None, "us-east-1"):
+        return figure
+    return PriceFigure(
+        figure.value,
+        figure.as_of,
+        f"derived: us-east-1 rate (no {region} figure found); {figure.source}",
+    )

@@ -4,7 +4,8 @@ Runner threads only append to an ``EventBuffer`` (a lock and a list: cheap). A
 ``Refresher`` thread wakes a few times a second, takes everything buffered and applies it
 in one go, so many invocations become one widget update. It backs off when applying gets
 expensive, keeping its share of the interpreter small; ``flush()`` applies what is left
-at once (used when a run ends). Errors while applying are reported, never lost.
+at once (used when a run ends). Errors while applying are reported, never lost. An
+optional ``tick`` (a job monitor's poll) runs on the same thread every ``tick_interval``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 DEFAULT_INTERVAL_S = 0.25  # at most four refreshes a second
+DEFAULT_TICK_S = 3.0
 BUSY_SHARE = 0.5  # a refresh that took t seconds waits at least t / BUSY_SHARE - t after
 
 
@@ -61,8 +63,13 @@ class Refresher:
         apply: Callable[[list[Any]], None],
         on_error: Callable[[BaseException], None],
         interval: float = DEFAULT_INTERVAL_S,
+        tick: Callable[[], None] | None = None,
+        tick_interval: float = DEFAULT_TICK_S,
     ):
         self.buffer = buffer
+        self._tick = tick
+        self.tick_interval = tick_interval
+        self._last_tick = float("-inf")
         self._apply = apply
         self._on_error = on_error
         self.interval = interval
@@ -80,11 +87,26 @@ class Refresher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if not self.buffer.wait(self.interval):
+            arrived = self.buffer.wait(self.interval)
+            self._tick_if_due()
+            if not arrived:
                 continue
             took = self.flush()
             pause = max(self.interval, took / BUSY_SHARE - took)
             self._stop.wait(pause)
+
+    def _tick_if_due(self) -> None:
+        """Run ``tick`` when ``tick_interval`` has passed since the last one."""
+        if self._tick is None or self._stop.is_set():
+            return
+        now = time.monotonic()
+        if now - self._last_tick < self.tick_interval:
+            return
+        self._last_tick = now
+        try:
+            self._tick()
+        except Exception as exc:  # reported in the panel; the next tick tries again
+            self._on_error(exc)
 
     def flush(self) -> float:
         """Apply everything buffered now; the seconds it took."""

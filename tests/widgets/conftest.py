@@ -15,6 +15,14 @@ CSV_EXAMPLES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path_factory, monkeypatch) -> Any:
+    """A cache dir of each test's own: panels' remembered jobs and job result mirrors."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture
 def make_panel(emulator_target, tmp_path) -> Callable[..., BenchmarkPanel]:
     """Build a panel at the emulator with small, valid defaults (overridable)."""

@@ -94,8 +94,10 @@ def test_unknown_default_is_refused_with_the_known_names(emulator_target):
     assert err.value.field == "memory_size" and "memory_sizes" in str(err.value)
 
 
-def test_processing_job_launch_is_present_but_disabled(make_panel):
+def test_launch_choice_offers_a_thread_and_a_processing_job(make_panel):
     panel = make_panel()
-    assert panel.launch.value == "Background thread"
-    assert panel.launch.job.disabled
-    assert "Processing-job support" in panel.launch.job.tooltip
+    assert panel.launch.value == "Background thread" and not panel.launch.job
+    assert panel.launch.choice.options == ("Background thread", "Processing job")
+    assert panel.job_form.widget.layout.display == "none"  # the job form only for a job
+    panel.launch.value = "Processing job"
+    assert panel.launch.job and panel.job_form.widget.layout.display == ""
