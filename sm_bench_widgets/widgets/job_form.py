@@ -56,7 +56,7 @@ def job_cost_html(
         total = figure.value * count * hours
         money = (
             f"at most ${total:,.4f} ({count} x {instance_type} at ${figure.value:g}/h for at "
-            f"most {format_duration(duration_s)}; price of {figure.as_of})"
+            f"most {format_duration(duration_s)}; price as of {figure.as_of})"
         )
     if emulated:
         money = f"nothing on the emulator; on AWS {money}"

@@ -567,7 +567,10 @@ class BenchmarkPanel(w.VBox):
                 )
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the run is over and shown; its ``BenchmarkResult`` (None on timeout)."""
+        """Block until the run is over and shown; its ``BenchmarkResult`` (None on timeout).
+
+        A Processing job that ended without results raises ``JobFailed`` with its reason.
+        """
         handle = self._handle
         if handle is None:
             raise RuntimeError("no run was started: call start() first")

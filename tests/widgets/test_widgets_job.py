@@ -163,7 +163,7 @@ def test_a_job_from_the_panel_completes_with_the_card_filled_and_reattaches(
 
 
 def test_stop_stops_the_job_and_a_second_panel_reattaches_instead_of_launching(
-    make_job_panel, emulator_target
+    make_job_panel, emulator_target, folder
 ):
     panel = make_job_panel(adaptive=False, stability_benchmark_invocations=100_000)
     job = panel.start()
@@ -183,6 +183,12 @@ def test_stop_stops_the_job_and_a_second_panel_reattaches_instead_of_launching(
         second.start()
     assert job_names(emulator_target) == before
 
+    third = make_job_panel()  # "Forget it": launching another job is allowed again
+    assert third.run_button.disabled
+    third.forget_button.click()
+    assert third.reattach_offer.layout.display == "none" and not third.run_button.disabled
+    assert recalled(folder) is None
+
     second.reattach_button.click()  # attaches in a thread: the kernel does not wait
     wait_until(lambda: second.job is not None, 60, "the reattach button attached no job")
     assert second.job.name == job.name
@@ -199,4 +205,5 @@ def test_stop_stops_the_job_and_a_second_panel_reattaches_instead_of_launching(
 
     followed = second.wait(timeout=120)
     assert followed.status == "stopped" and len(followed.invocations) == len(result.invocations)
+    assert recalled(folder)["job_name"] == job.name  # attaching remembered it again
     assert not second.running and not second.run_button.disabled  # the job is over
