@@ -476,6 +476,7 @@ class BenchmarkPanel(w.VBox):
         """
         record = recalled(self._state_folder)
         if record is None or self.target_chooser.problem() is not None:
+            self._recorded, self._recorded_status = None, None
             self._hide_offer()
             return
         target = target or self.target_chooser.target()
