@@ -1,7 +1,8 @@
 """A local stand-in for SageMaker Serverless Inference (control plane from moto).
 
 ``LocalServerless`` serves sagemaker, sagemaker-runtime, cloudwatch, s3 and sts at one URL;
-``embedded()`` is the process-wide one the panel and the demo use without AWS credentials.
+``embedded()`` is the process-wide one the panel and the demo use without AWS credentials;
+``sagemaker_session(emulator)`` is a sagemaker SDK session whose every client is at it.
 Its numbers are emulated.
 """
 
@@ -17,9 +18,17 @@ from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile, vcpu
 _LAZY = {
     "LocalServerless": "sm_bench_widgets.emulator.server",
     "embedded": "sm_bench_widgets.emulator.server",
+    "sagemaker_session": "sm_bench_widgets.emulator.sdk_session",
 }
 
-__all__ = ["DEMO_PROFILES", "LocalServerless", "ModelProfile", "embedded", "vcpus_for_memory"]
+__all__ = [
+    "DEMO_PROFILES",
+    "LocalServerless",
+    "ModelProfile",
+    "embedded",
+    "sagemaker_session",
+    "vcpus_for_memory",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,21 +1,25 @@
 """The serverless data plane: InvokeEndpoint against the endpoints moto holds.
 
-For each invocation: check the payload limit, find the endpoint and its variant in moto's
-SageMaker state, take an instance from the endpoint's pool (cold start or throttle), run
-the model, publish the CloudWatch metrics AWS publishes, and answer or fail as AWS does.
+For each invocation: check the payload limit, find the endpoint in moto's SageMaker state
+and its variant in the endpoint's config snapshot (what it was created or updated from),
+take an instance from the endpoint's pool (cold start or throttle), run the model, publish
+the CloudWatch metrics AWS publishes, and answer or fail as AWS does.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sm_bench_widgets.emulator import errors
 from sm_bench_widgets.emulator.clock import Clock, SeededRandom
+from sm_bench_widgets.emulator.deployments import ConfigSnapshot, SnapshotStore
 from sm_bench_widgets.emulator.metrics import InvocationRecord, MetricsSink
 from sm_bench_widgets.emulator.moto_state import (
     NotServerless,
     VariantState,
+    config_snapshot,
     sagemaker_backend,
     variant_state,
 )
@@ -64,7 +68,9 @@ class DataPlane:
         self.seed = seed
         self.idle_timeout_s = idle_timeout_s
         self.metrics = MetricsSink(account)
-        self._pools: dict[tuple[str, str], tuple[str, EndpointPool]] = {}
+        self.snapshots = SnapshotStore()
+        # pool of each endpoint with the snapshot generation it was built for
+        self._pools: dict[tuple[str, str], tuple[int, EndpointPool]] = {}
         self._lock = threading.Lock()
         self._overhead_rng = SeededRandom(seed, "overhead")
 
@@ -77,18 +83,25 @@ class DataPlane:
         rng = SeededRandom(self.seed, f"{region}/{state.endpoint.endpoint_name}")
         return EndpointPool(spec, state.settings, self.clock, rng, self.idle_timeout_s)
 
-    def install_pool(self, region: str, name: str, config_name: str, pool: EndpointPool) -> None:
-        """Make ``pool`` serve endpoint ``name``; closes the pool it replaces."""
+    def install_pool(self, region: str, name: str, generation: int, pool: EndpointPool) -> None:
+        """Make ``pool`` serve endpoint ``name``; the pool it replaces is drained."""
         with self._lock:
             old = self._pools.get((region, name))
-            self._pools[(region, name)] = (config_name, pool)
-        if old is not None:
-            old[1].close()
+            self._pools[(region, name)] = (generation, pool)
+        if old is not None and old[1] is not pool:
+            old[1].drain()
+
+    def pool_of(self, region: str, name: str) -> EndpointPool | None:
+        """The pool serving endpoint ``name`` now, if any."""
+        with self._lock:
+            entry = self._pools.get((region, name))
+        return entry[1] if entry is not None else None
 
     def drop_pool(self, region: str, name: str) -> None:
-        """Stop the instances of endpoint ``name`` (deleted)."""
+        """Stop the instances of endpoint ``name`` (deleted) and forget its snapshot."""
         with self._lock:
             old = self._pools.pop((region, name), None)
+        self.snapshots.drop(region, name)
         if old is not None:
             old[1].close()
 
@@ -96,6 +109,7 @@ class DataPlane:
         """Stop every instance of every endpoint."""
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
+        self.snapshots.clear()
         for _, pool in pools:
             pool.close()
 
@@ -115,17 +129,28 @@ class DataPlane:
         key = (region, state.endpoint.endpoint_name)
         with self._lock:
             entry = self._pools.get(key)
-        if entry is not None and entry[0] == state.config_name:
+        if entry is not None and entry[0] == state.generation:
             return entry[1]
         pool = self.build_pool(region, state)
         with self._lock:
             entry = self._pools.get(key)
-            if entry is not None and entry[0] == state.config_name:
+            if entry is not None and entry[0] == state.generation:
                 return entry[1]
-            self._pools[key] = (state.config_name, pool)
+            self._pools[key] = (state.generation, pool)
         if entry is not None:
-            entry[1].close()
+            entry[1].drain()
         return pool
+
+    def snapshot_of(self, region: str, endpoint: Any) -> ConfigSnapshot:
+        """What ``endpoint`` runs: its snapshot, else one of its config taken now."""
+        name = endpoint.endpoint_name
+        found = self.snapshots.get(region, name)
+        if found is not None:
+            return found
+        backend = sagemaker_backend(self.account, region)
+        return self.snapshots.setdefault(
+            region, name, config_snapshot(backend, endpoint.endpoint_config_name)
+        )
 
     # -- invoke ----------------------------------------------------------------------
     def invoke(
@@ -148,7 +173,9 @@ class DataPlane:
                 f"{MAX_PAYLOAD_BYTES} bytes (4 MB) for serverless inference."
             )
         try:
-            state = variant_state(backend, endpoint, target_variant)
+            state = variant_state(
+                backend, endpoint, self.snapshot_of(region, endpoint), target_variant
+            )
         except NotServerless as exc:
             raise errors.validation_error(str(exc)) from exc
         variant = state.settings.variant_name

@@ -50,13 +50,14 @@ def endpoint_not_found(name: str, account: str) -> InvokeError:
 
 
 def throttled(max_concurrency: int) -> InvokeError:
-    """``ThrottlingException`` (HTTP 400): every instance up to MaxConcurrency is busy."""
-    return InvokeError(
-        "ThrottlingException",
-        400,
-        f"Rate exceeded: all {max_concurrency} concurrent executions "
-        f"(MaxConcurrency) of the serverless endpoint are busy.",
-    )
+    """``ThrottlingException`` (HTTP 400): every instance up to MaxConcurrency is busy.
+
+    Worded as AWS sends it: HTTP 400 with a null message (``{"message": null}``, shown as
+    ``None`` by boto3 and ``null`` by the Java SDK, as public reports show); the limit that
+    was reached is not named.
+    """
+    del max_concurrency  # AWS does not say which limit was reached
+    return InvokeError("ThrottlingException", 400, None, {"message": None})
 
 
 def log_stream_arn(region: str, account: str, endpoint: str) -> str:

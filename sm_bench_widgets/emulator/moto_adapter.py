@@ -4,8 +4,11 @@ moto's public surface is its decorators, ``ThreadedMotoServer`` and ``moto.backe
 get_backend``; the emulator needs a little more: the WSGI app moto's server is built from
 (to put the data plane in front of it), a SageMaker backend's models (``_models``), the
 registry of every backend (``BackendDict._instances``, to forget one account), two
-hooks in CloudWatch to compute percentile statistics, and a fix that lets its tagging API
-list SageMaker endpoint configs. Every such name is used here and
+hooks in CloudWatch to compute percentile statistics, a fix that lets its tagging API
+list SageMaker endpoint configs, one that makes ListMetrics list each metric once, and the
+names of the actions each service's response class answers (the same test moto's
+dispatcher makes, so the docs' list of operations follows the installed moto). Every such
+name is used here and
 nowhere else; ``compatibility_problems()`` says which of them a moto release lacks.
 """
 
@@ -18,6 +21,14 @@ from typing import Any
 
 PROBE_ACCOUNT = "000000000000"  # account used (and forgotten) by compatibility_problems()
 
+# botocore service name -> moto module and response class answering its actions
+RESPONSE_CLASSES = {
+    "sagemaker": ("moto.sagemaker.responses", "SageMakerResponse"),
+    "cloudwatch": ("moto.cloudwatch.responses", "CloudWatchResponse"),
+    "logs": ("moto.logs.responses", "LogsResponse"),
+    "sts": ("moto.sts.responses", "TokenResponse"),
+    "iam": ("moto.iam.responses", "IamResponse"),
+}
 SAGEMAKER_BACKEND_ATTRS = ("_models", "endpoints", "endpoint_configs", "create_model")
 STATISTICS_ATTRS = ("get_statistics_for_type", "metric_single_values_list", "stats")
 RESPONSE_ATTRS = ("get_metric_statistics", "_get_param", "_get_int_param", "cloudwatch_backend")
@@ -96,6 +107,58 @@ def fix_endpoint_config_arns() -> None:
 
     __init__._sm_bench_fixed = True  # type: ignore[attr-defined]
     FakeEndpointConfig.__init__ = __init__
+
+
+# -- operations -------------------------------------------------------------------------------
+def implemented_actions(service: str) -> set[str]:
+    """The actions (``ListMetrics``) moto answers for ``service``; empty if not listed here.
+
+    moto's dispatcher answers an action when its response class has a method of the action's
+    snake_case name, and raises ``NotImplementedError`` otherwise.
+    """
+    import botocore.session
+    from moto.core.utils import camelcase_to_underscores, method_names_from_class
+
+    if service not in RESPONSE_CLASSES:
+        return set()
+    module, name = RESPONSE_CLASSES[service]
+    methods = set(method_names_from_class(getattr(import_module(module), name)))
+    operations = botocore.session.get_session().get_service_model(service).operation_names
+    return {op for op in operations if camelcase_to_underscores(op) in methods}
+
+
+# -- CloudWatch ListMetrics ------------------------------------------------------------------
+def fix_list_metrics() -> None:
+    """Make moto's ListMetrics list each metric (namespace, name, dimension set) once.
+
+    moto 5.x compares dimension sets pairwise and so never finds two multi-dimension data
+    points equal: it lists a metric once per data point. Idempotent.
+    """
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    if getattr(CloudWatchBackend.get_filtered_metrics, "_sm_bench_fixed", False):
+        return
+
+    def get_filtered_metrics(
+        self: Any, metric_name: str, namespace: str, dimensions: list[dict[str, str]]
+    ) -> list[Any]:
+        seen: set[tuple[Any, ...]] = set()
+        out = []
+        for datum in self.get_all_metrics():
+            if not datum.filter(namespace=namespace, name=metric_name, dimensions=dimensions):
+                continue
+            key = (
+                datum.namespace,
+                datum.name,
+                frozenset((d.name, d.value) for d in datum.dimensions or ()),
+            )
+            if key not in seen:
+                seen.add(key)
+                out.append(datum)
+        return out
+
+    get_filtered_metrics._sm_bench_fixed = True  # type: ignore[attr-defined]
+    CloudWatchBackend.get_filtered_metrics = get_filtered_metrics
 
 
 # -- CloudWatch statistics -------------------------------------------------------------------
@@ -233,6 +296,15 @@ def compatibility_problems() -> list[str]:
     )
     if config_cls is not None and not hasattr(config_cls, "arn_formatter"):
         problems.append(f"{where}: FakeEndpointConfig has changed (no arn_formatter)")
+    backend_cls = getattr(models, "CloudWatchBackend", None) if models is not None else None
+    for name in ("get_filtered_metrics", "get_all_metrics"):
+        if backend_cls is None or not hasattr(backend_cls, name):
+            problems.append(f"{where}: CloudWatchBackend has no {name}")
+    datum_cls = getattr(models, "MetricDatumBase", None) if models is not None else None
+    if datum_cls is None or not hasattr(datum_cls, "filter"):
+        problems.append(f"{where}: cloudwatch MetricDatumBase has no filter")
+    for service in RESPONSE_CLASSES:
+        check(f"the {service} response class", lambda s=service: implemented_actions(s))
     check(
         "moto.core.responses.ActionResult",
         lambda: import_module("moto.core.responses").ActionResult,

@@ -1,4 +1,8 @@
-"""Read access to moto's in-process SageMaker state, the control plane's source of truth."""
+"""Read access to moto's in-process SageMaker state, the control plane's source of truth.
+
+What an endpoint runs comes from its ``ConfigSnapshot`` (taken when it was created or
+updated), not from its endpoint config, which may since have been deleted.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sm_bench_widgets.emulator import moto_adapter
+from sm_bench_widgets.emulator.deployments import ConfigSnapshot
 from sm_bench_widgets.emulator.pool import VariantSettings
 
 
@@ -27,39 +32,52 @@ class VariantState:
     settings: VariantSettings
     model_name: str
     model: Any | None
+    generation: int = 0
 
 
-def variant_state(backend: Any, endpoint: Any, target_variant: str | None = None) -> VariantState:
-    """The serverless variant an invocation goes to (``TargetVariant`` or the first)."""
-    config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+def config_snapshot(backend: Any, config_name: str) -> ConfigSnapshot:
+    """A snapshot of endpoint config ``config_name`` as it is now (``NotServerless`` if gone)."""
+    config = backend.endpoint_configs.get(config_name)
     if config is None:
-        raise NotServerless(f"endpoint configuration {endpoint.endpoint_config_name} is gone")
-    variants = config.production_variants or []
-    if not variants:
-        raise NotServerless("the endpoint configuration has no production variant")
-    variant = variants[0]
-    if target_variant:
-        matching = [v for v in variants if v.get("VariantName") == target_variant]
-        if not matching:
-            raise NotServerless(f"TargetVariant {target_variant} is not a variant")
-        variant = matching[0]
+        raise NotServerless(f"endpoint configuration {config_name} is gone")
+    return ConfigSnapshot.of(config_name, config.production_variants or [])
+
+
+def variant_settings(variant: dict[str, Any]) -> VariantSettings:
+    """The serverless settings of a variant (``NotServerless`` if it has none)."""
     serverless = variant.get("ServerlessConfig")
     if not serverless:
         raise NotServerless(
             f"variant {variant.get('VariantName')} has no ServerlessConfig: the local "
             "emulator hosts serverless variants only"
         )
-    settings = VariantSettings(
+    return VariantSettings(
         variant_name=variant.get("VariantName", "AllTraffic"),
         memory_mb=int(serverless["MemorySizeInMB"]),
         max_concurrency=int(serverless.get("MaxConcurrency", 1)),
         provisioned_concurrency=int(serverless.get("ProvisionedConcurrency") or 0),
     )
+
+
+def variant_state(
+    backend: Any, endpoint: Any, snapshot: ConfigSnapshot, target_variant: str | None = None
+) -> VariantState:
+    """The serverless variant an invocation goes to (``TargetVariant`` or the first)."""
+    variants = snapshot.variants
+    if not variants:
+        raise NotServerless("the endpoint configuration has no production variant")
+    variant = variants[0]
+    if target_variant:
+        matching = snapshot.variant(target_variant)
+        if matching is None:
+            raise NotServerless(f"TargetVariant {target_variant} is not a variant")
+        variant = matching
     model_name = variant.get("ModelName", "")
     return VariantState(
         endpoint=endpoint,
-        config_name=endpoint.endpoint_config_name,
-        settings=settings,
+        config_name=snapshot.config_name,
+        settings=variant_settings(variant),
         model_name=model_name,
         model=moto_adapter.sagemaker_models(backend).get(model_name),
+        generation=snapshot.generation,
     )

@@ -83,8 +83,10 @@ class EndpointPool:
 
     # -- lifecycle -------------------------------------------------------------------
     def warm_up(self) -> None:
-        """Start the provisioned-concurrency instances (raises ``StartFailed``)."""
-        for _ in range(self.settings.provisioned_concurrency):
+        """Start the provisioned-concurrency instances it lacks (raises ``StartFailed``)."""
+        with self._lock:
+            held = sum(i.provisioned for i in self._instances)
+        for _ in range(max(0, self.settings.provisioned_concurrency - held)):
             runtime = self.spec.start(
                 self.settings.memory_mb, warm=True, clock=self.clock, rng=self.rng
             )
@@ -97,6 +99,28 @@ class EndpointPool:
             self._closed = True
             gone, self._instances = self._instances, []
         _close_all(gone)
+
+    def drain(self) -> None:
+        """Take no new request; stop idle instances now and busy ones when their request ends."""
+        with self._lock:
+            self._closed = True
+            idle = [i for i in self._instances if not i.busy]
+            self._instances = [i for i in self._instances if i.busy]
+        _close_all(idle)
+
+    def reconfigure(self, settings: VariantSettings) -> None:
+        """New MaxConcurrency and ProvisionedConcurrency in place, instances kept.
+
+        Provisioned instances beyond the new count become on-demand ones (reclaimed when
+        idle); missing ones are started warm (raises ``StartFailed``).
+        """
+        with self._lock:
+            self.settings = settings
+            provisioned = [i for i in self._instances if i.provisioned]
+            for inst in provisioned[settings.provisioned_concurrency :]:
+                inst.provisioned = False
+                inst.last_used = Clock.now()
+        self.warm_up()
 
     # -- serving ---------------------------------------------------------------------
     def acquire(self) -> Lease:
@@ -135,6 +159,8 @@ class EndpointPool:
             inst.busy = False
             inst.last_used = Clock.now()
             closed = self._closed
+            if closed:
+                self._instances = [i for i in self._instances if i is not inst]
         if closed:
             _close_all([inst])
 

@@ -155,6 +155,7 @@ class LocalServerless:
             return self
         cw_percentiles.install()
         moto_adapter.fix_endpoint_config_arns()  # the tagging API finds leftovers
+        moto_adapter.fix_list_metrics()  # each metric listed once, not once per data point
         self.account = _claim_account()
         wipe_moto_account(self.account)
         self.dataplane = DataPlane(

@@ -1,4 +1,4 @@
-"""The ServerlessConfig checks SageMaker makes on CreateEndpointConfig and moto does not."""
+"""The serverless checks SageMaker makes and moto does not (CreateEndpointConfig, updates)."""
 
 from __future__ import annotations
 
@@ -15,26 +15,32 @@ def serverless_config_problem(params: dict[str, Any]) -> str | None:
             continue
         where = f"productionVariants.{i}.member.serverlessConfig"
         max_conc = config.get("MaxConcurrency")
-        problem = _range_problem(max_conc, MAX_CONCURRENCY_RANGE, f"{where}.maxConcurrency")
+        problem = range_problem(max_conc, MAX_CONCURRENCY_RANGE, f"{where}.maxConcurrency")
         if problem:
             return problem
         prov = config.get("ProvisionedConcurrency")
         if prov is None:
             continue
-        problem = _range_problem(
+        problem = range_problem(
             prov, PROVISIONED_CONCURRENCY_RANGE, f"{where}.provisionedConcurrency"
         )
         if problem:
             return problem
         if prov > max_conc:
-            return (
-                f"ProvisionedConcurrency ({prov}) of variant {variant.get('VariantName')} "
-                f"must be less than or equal to MaxConcurrency ({max_conc})."
-            )
+            return provisioned_above_max(prov, max_conc, variant.get("VariantName"))
     return None
 
 
-def _range_problem(value: Any, bounds: tuple[int, int], path: str) -> str | None:
+def provisioned_above_max(provisioned: int, max_concurrency: int, variant: Any) -> str:
+    """The refusal of a ProvisionedConcurrency above the variant's MaxConcurrency."""
+    return (
+        f"ProvisionedConcurrency ({provisioned}) of variant {variant} "
+        f"must be less than or equal to MaxConcurrency ({max_concurrency})."
+    )
+
+
+def range_problem(value: Any, bounds: tuple[int, int], path: str) -> str | None:
+    """Why ``value`` is not an integer within ``bounds``, worded as SageMaker words it; or None."""
     low, high = bounds
     if not isinstance(value, int) or isinstance(value, bool):
         return f"1 validation error detected: Value '{value}' at '{path}' must be an integer."

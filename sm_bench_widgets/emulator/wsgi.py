@@ -4,9 +4,11 @@
 so it is routed by path) goes to the emulator's data plane; everything else goes to moto,
 unmodified, with the emulator's account pinned through moto's ``x-moto-account-id``
 header so that several emulators in one process keep separate state. SageMaker control
-calls that create or delete endpoints are followed by the lifecycle hooks. Processing-job
-actions go to the emulator's local job runner (``processing``), and Describe answers drop
-the empty structures moto leaves in them where SageMaker leaves the member out.
+calls that create or delete endpoints are followed by the lifecycle hooks; endpoint updates
+are the emulator's own (``updates``). Processing-job actions go to the emulator's local job
+runner (``processing``), and Describe answers drop the empty structures moto leaves in them
+where SageMaker leaves the member out. An operation neither serves is refused with a 400
+error in the request's protocol (``operations``), never a 500 page that clients retry.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from sm_bench_widgets.emulator import errors
+from botocore.model import OperationNotFoundError
+
+from sm_bench_widgets.emulator import errors, operations
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.moto_state import sagemaker_backend
@@ -28,6 +32,8 @@ from sm_bench_widgets.emulator.processing import ACTIONS as PROCESSING_ACTIONS
 from sm_bench_widgets.emulator.processing import ProcessingJobs
 from sm_bench_widgets.emulator.processing.requests import RequestError
 from sm_bench_widgets.emulator.registry import ModelRegistry
+from sm_bench_widgets.emulator.updates import ACTIONS as UPDATE_ACTIONS
+from sm_bench_widgets.emulator.updates import EndpointUpdates
 from sm_bench_widgets.emulator.validation import serverless_config_problem
 
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -70,12 +76,23 @@ class EmulatorApp:
         registry: ModelRegistry,
         processing: ProcessingJobs | None = None,
     ):
-        self.moto_app = moto_app
+        self._moto_app = moto_app
         self.dataplane = dataplane
         self.lifecycle = lifecycle
         self.registry = registry
         self.processing = processing
         self.account = dataplane.account
+        self.updates = EndpointUpdates(self.account, lifecycle)
+
+    def moto_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer; an action moto lacks is refused as unsupported, a fault is a 500."""
+        body = read_body(environ)
+        try:
+            return self._moto_app(environ, start_response)
+        except (NotImplementedError, OperationNotFoundError) as exc:
+            return _refusal(start_response, operations.refuse_unsupported(environ, body, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a fault is answered as AWS answers one
+            return _refusal(start_response, operations.internal_failure(environ, body, repr(exc)))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
@@ -83,6 +100,9 @@ class EmulatorApp:
         match = INVOKE_PATH.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self._invoke(environ, start_response, unquote(match.group(1)))
+        if operations.REFUSED_RUNTIME_PATH.match(path):
+            refusal = operations.refuse_unsupported(environ, read_body(environ))
+            return _refusal(start_response, refusal)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("SageMaker."):
             return self._sagemaker_control(environ, start_response, target.split(".", 1)[1])
@@ -130,6 +150,8 @@ class EmulatorApp:
             return self._processing(environ, start_response, action, region)
         if action in TIDIED_ACTIONS:
             return self._tidied(environ, start_response)
+        if action in UPDATE_ACTIONS:
+            return self._update(environ, start_response, action, region)
         if action not in ("CreateEndpoint", "DeleteEndpoint", "CreateEndpointConfig"):
             return self.moto_app(environ, start_response)
         try:
@@ -183,6 +205,21 @@ class EmulatorApp:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             return _json_error(start_response, "ValidationException", f"malformed request: {exc}")
         return _json_answer(start_response, answer)
+
+    def _update(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str, region: str
+    ) -> Iterable[bytes]:
+        """An endpoint update, answered by the emulator (moto lacks or ignores them)."""
+        try:
+            params = json.loads(read_body(environ) or b"{}")
+        except ValueError:
+            return _json_error(start_response, "SerializationException", "invalid JSON body")
+        if not isinstance(params, dict):
+            return _json_error(start_response, "SerializationException", "invalid JSON body")
+        try:
+            return _json_answer(start_response, self.updates.handle(action, region, params))
+        except RequestError as exc:
+            return _json_error(start_response, exc.code, exc.message)
 
     def _tidied(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """moto's answer without the empty structures SageMaker leaves out."""
@@ -257,6 +294,12 @@ def _json_error(start_response: StartResponse, code: str, message: str) -> Itera
         [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _refusal(start_response: StartResponse, refusal: operations.Refusal) -> Iterable[bytes]:
+    """An error answer built by ``operations``."""
+    start_response(refusal.status, refusal.headers)
+    return [refusal.body]
 
 
 def _invoke_error(start_response: StartResponse, exc: errors.InvokeError) -> Iterable[bytes]:
