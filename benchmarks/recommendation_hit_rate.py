@@ -4,8 +4,9 @@ Each scenario (``tests/scenarios.py``) is a random emulator profile, a subset of
 sizes, a strategy and maybe an SLA. One in-process emulator serves them all at
 ``--time-scale``; each runs as a stability-only benchmark with the configuration's
 defaults (adaptive stopping with racing, ``--invocations`` at most per configuration).
-The true optimum follows from the profile; the emulator's own round-trip overhead is
-measured first (a profile that computes nothing) and added to the truth.
+The true optimum follows from the profile; the emulator's own overhead is measured first
+(a profile that computes nothing) and added to the truth. Both are on the service's clock,
+which emulated figures are stated on whatever the time scale.
 
 A hit is the true optimum or a configuration whose true score is within 2% of it.
 Prints one line per scenario, the hit rate and the median invocations per configuration.
@@ -52,7 +53,7 @@ def run_one(
     seed: int, emulator: LocalServerless, args: argparse.Namespace, overhead: float, out: str
 ) -> dict:
     """One scenario's recommendation against its truth."""
-    sc = scenarios.make_scenario(seed, args.time_scale, overhead)
+    sc = scenarios.make_scenario(seed, overhead)
     emulator.register_profile_model(sc.model_name, sc.profile)
     config = BenchmarkConfig(
         **sc.config_fields(),
@@ -60,7 +61,7 @@ def run_one(
         result_save_path=out,
     )
     result = run_benchmark(config, emulator.target(), progress=False)
-    ts = scenarios.truths(sc, result.prices, args.time_scale, overhead)
+    ts = scenarios.truths(sc, result.prices, overhead)
     best, hits = scenarios.optimum(ts, sc.strategy, sc.weight)
     rec = result.recommendation
     chosen = rec.memory_size if rec is not None else None

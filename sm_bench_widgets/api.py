@@ -32,7 +32,13 @@ from sm_bench_widgets.engine.events import (
 from sm_bench_widgets.engine.options import RunFailed, RunOptions, check_config, prepare
 from sm_bench_widgets.engine.orchestrator import Orchestrator
 from sm_bench_widgets.engine.resume import resume_point
-from sm_bench_widgets.estimate import Estimate, estimate_benchmark
+from sm_bench_widgets.estimate import (
+    Estimate,
+    JobCost,
+    estimate_benchmark,
+    estimate_job_cost,
+    priced_processing_types,
+)
 from sm_bench_widgets.jobs.handle import ProcessingJobHandle
 from sm_bench_widgets.jobs.options import JobOptions
 
@@ -45,6 +51,7 @@ __all__ = [
     "Estimate",
     "Event",
     "InvocationBatch",
+    "JobCost",
     "JobOptions",
     "PhaseStarted",
     "ProcessingJobHandle",
@@ -58,6 +65,8 @@ __all__ = [
     "TrialStarted",
     "check_config",
     "estimate_benchmark",
+    "estimate_job_cost",
+    "priced_processing_types",
     "resume_benchmark",
     "run_benchmark",
     "start_benchmark",
@@ -147,6 +156,7 @@ class RunHandle:
             ended_at=run.ended_at,
             region=run.region,
             errors=run.errors,
+            time_scale=run.time_scale,
         )
         if done:
             self._final = result

@@ -147,3 +147,42 @@ def estimate_benchmark(
         body_bytes=body_bytes,
         endpoint_setup_s=endpoint_setup_s,
     )
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """What a Processing job's own instances cost at most: None ``usd`` when the pricing
+    table has no figure for the instance type."""
+
+    instance_type: str
+    instance_count: int
+    duration_s: float
+    hourly_usd: float | None
+    usd: float | None
+    as_of: str | None
+    source: str
+
+
+def priced_processing_types() -> list[str]:
+    """The Processing instance types the pricing table has an hourly figure for."""
+    from sm_bench_widgets.analysis.pricing import PROCESSING_HOURLY
+
+    return sorted(PROCESSING_HOURLY)
+
+
+def estimate_job_cost(
+    instance_type: str, instance_count: int, duration_s: float, region: str | None = None
+) -> JobCost:
+    """The job's instances for ``duration_s`` (the run's duration bound): hourly price x
+    instance count x hours, at the prices of ``region`` (us-east-1's where it has none)."""
+    from sm_bench_widgets.analysis.pricing import processing_hourly
+
+    figure = processing_hourly(instance_type, region)
+    if figure is None:
+        return JobCost(
+            instance_type, instance_count, duration_s, None, None, None, "not in the pricing table"
+        )
+    usd = figure.value * instance_count * duration_s / 3600.0
+    return JobCost(
+        instance_type, instance_count, duration_s, figure.value, usd, figure.as_of, figure.source
+    )

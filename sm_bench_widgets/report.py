@@ -149,6 +149,7 @@ def render_report(result: Any, charts: str = "vega") -> str:
         invocation_count=len(result.invocations),
         when=" to ".join(f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in (start, end) if t is not None),
         emulated=result.emulated,
+        time_scale=result.time_scale,
         errors=result.errors,
         rec=result.recommendation,
         reason=result.recommendation_reason,

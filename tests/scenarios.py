@@ -2,9 +2,10 @@
 
 A scenario is a random emulator profile (``ModelProfile``), a subset of the memory sizes,
 a strategy (with a weight for balanced) and maybe an SLA. Its truth comes from the
-profile: at memory m a request takes ``overhead + time_scale x median_service_ms(m) x
-LogNormal(0, sigma)`` real milliseconds, so every percentile and the mean are known in
-closed form, and so is the cost per invocation (``analysis.cost.configuration_cost``).
+profile: at memory m a request takes ``overhead + median_service_ms(m) x LogNormal(0,
+sigma)`` milliseconds on the service's clock (what emulated figures are stated on, whatever
+the emulator's time scale), so every percentile and the mean are known in closed form, and
+so is the cost per invocation (``analysis.cost.configuration_cost``).
 
 The true ranking uses the rule the recommendation states: cost (ties within the
 indifference zone go to the lower p90), speed (ties go to the cheaper), balanced
@@ -80,29 +81,20 @@ class Scenario:
         return f"seed {self.seed}: {self.memory_sizes} {self.strategy}{weight}{sla}"
 
 
-def latency_quantile(
-    profile: ModelProfile, memory: int, q: float, time_scale: float, overhead_ms: float
-) -> float:
-    """The q-th percentile (0-100) of the real round trip at ``memory``."""
+def latency_quantile(profile: ModelProfile, memory: int, q: float, overhead_ms: float) -> float:
+    """The q-th percentile (0-100) of a request's latency at ``memory``."""
     z = NormalDist().inv_cdf(q / 100.0)
-    return overhead_ms + time_scale * profile.median_service_ms(memory) * math.exp(
-        z * profile.sigma
-    )
+    return overhead_ms + profile.median_service_ms(memory) * math.exp(z * profile.sigma)
 
 
-def latency_mean(
-    profile: ModelProfile, memory: int, time_scale: float, overhead_ms: float
-) -> float:
-    """The mean real round trip at ``memory`` (lognormal mean plus the overhead)."""
-    return overhead_ms + time_scale * profile.median_service_ms(memory) * math.exp(
-        profile.sigma**2 / 2
-    )
+def latency_mean(profile: ModelProfile, memory: int, overhead_ms: float) -> float:
+    """The mean latency at ``memory`` (lognormal mean plus the overhead)."""
+    return overhead_ms + profile.median_service_ms(memory) * math.exp(profile.sigma**2 / 2)
 
 
 def truths(
     scenario: Scenario,
     prices: Prices,
-    time_scale: float,
     overhead_ms: float,
     monthly_invocations: int = 1_000_000,
 ) -> list[Truth]:
@@ -111,11 +103,11 @@ def truths(
     body = len(EXAMPLE["Body"])
     for memory in scenario.memory_sizes:
         p = scenario.profile
-        mean = latency_mean(p, memory, time_scale, overhead_ms)
+        mean = latency_mean(p, memory, overhead_ms)
         cost = configuration_cost(memory, 0, mean, body, 0, prices, monthly_invocations)
-        p90 = latency_quantile(p, memory, 90, time_scale, overhead_ms)
+        p90 = latency_quantile(p, memory, 90, overhead_ms)
         sla_q = scenario.sla_percentile or 90
-        sla_value = latency_quantile(p, memory, sla_q, time_scale, overhead_ms)
+        sla_value = latency_quantile(p, memory, sla_q, overhead_ms)
         feasible = p.fits(memory) and (scenario.sla_ms is None or sla_value <= scenario.sla_ms)
         out.append(Truth(memory, p90, sla_value, mean, cost["cost_per_invocation_usd"], feasible))
     return out
@@ -157,14 +149,14 @@ def _profile(rng: random.Random) -> ModelProfile:
 
 
 def _sla(
-    rng: random.Random, scenario: Scenario, time_scale: float, overhead_ms: float
+    rng: random.Random, scenario: Scenario, overhead_ms: float
 ) -> tuple[int | None, float | None]:
     """A percentile and a limit between the configurations' true values, with a margin."""
     if rng.random() < 0.5:
         return None, None
     q = rng.choice([90, 95, 99])
     values = sorted(
-        latency_quantile(scenario.profile, m, q, time_scale, overhead_ms)
+        latency_quantile(scenario.profile, m, q, overhead_ms)
         for m in scenario.memory_sizes
         if scenario.profile.fits(m)
     )
@@ -180,7 +172,7 @@ def _sla(
     return q, round(rng.uniform(low, high), 1)
 
 
-def make_scenario(seed: int, time_scale: float = 0.1, overhead_ms: float = 2.0) -> Scenario:
+def make_scenario(seed: int, overhead_ms: float = 2.0) -> Scenario:
     """The scenario of ``seed``: the same seed gives the same scenario."""
     rng = random.Random(seed)
     profile = _profile(rng)
@@ -188,5 +180,5 @@ def make_scenario(seed: int, time_scale: float = 0.1, overhead_ms: float = 2.0) 
     strategy = rng.choice(["cost", "speed", "balanced"])
     weight = round(rng.uniform(0.2, 0.8), 2) if strategy == "balanced" else 0.5
     base = Scenario(seed, profile, sizes, strategy, weight)
-    q, limit = _sla(rng, base, time_scale, overhead_ms)
+    q, limit = _sla(rng, base, overhead_ms)
     return Scenario(seed, profile, sizes, strategy, weight, q, limit)

@@ -27,7 +27,10 @@ from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.processing import ProcessingJobs
-from sm_bench_widgets.emulator.processing.service import DEFAULT_STOP_GRACE_S
+from sm_bench_widgets.emulator.processing.service import (
+    DEFAULT_STOP_GRACE_S,
+    MIN_STOP_GRACE_S,
+)
 from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile
 from sm_bench_widgets.emulator.registry import ModelRegistry
 from sm_bench_widgets.emulator.wsgi import EmulatorApp
@@ -165,7 +168,7 @@ class LocalServerless:
         self.processing = ProcessingJobs(
             self.account,
             lambda: self.endpoint_url,
-            stop_grace_s=self.clock.real_seconds(DEFAULT_STOP_GRACE_S),
+            stop_grace_s=max(self.clock.real_seconds(DEFAULT_STOP_GRACE_S), MIN_STOP_GRACE_S),
         )
         app = EmulatorApp(
             moto_adapter.server_app(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,8 @@ class RunContext:
         self.run_id = run_id
         self.run_dir = run_dir
         self.emulated = bool(target.emulated)
+        self.time_scale: float | None = None  # the emulator's, once an answer told it
+        self.origin = time.time()  # where the service clock meets the wall clock
         self.region = config.region or target.region_name
         self.bus = EventBus()
         self.stop_event = threading.Event()
@@ -264,16 +267,34 @@ class RunContext:
             endpoint_name,
             self.sampler,
             labels,
-            on_emulated=None if self.emulated else self._saw_emulator,
+            on_emulated=self._saw_emulator,
+            origin=self.origin,
         )
 
-    def _saw_emulator(self) -> None:
-        """An answer came from the local emulator: label the run emulated (once)."""
-        if self.emulated:
+    def wall_clock(self, t: float) -> float:
+        """The wall-clock time of ``t`` on the service's clock (they differ only on an
+        emulator running at a time scale other than 1)."""
+        if not self.time_scale:
+            return t
+        return self.origin + (t - self.origin) * self.time_scale
+
+    def service_clock(self, t: float) -> float:
+        """The service's clock at wall-clock time ``t`` (``wall_clock``'s inverse)."""
+        if not self.time_scale:
+            return t
+        return self.origin + (t - self.origin) / self.time_scale
+
+    def _saw_emulator(self, time_scale: float) -> None:
+        """An answer came from the local emulator: label the run emulated, with the
+        emulator's time scale (once)."""
+        if self.emulated and self.time_scale == time_scale:
             return
-        self.emulated = True
-        if self.store is not None:
-            self.store.update_config(emulated=True)
+        with self._publish_lock:
+            if self.emulated and self.time_scale == time_scale:
+                return
+            self.emulated, self.time_scale = True, time_scale
+            if self.store is not None:
+                self.store.update_config(emulated=True, time_scale=time_scale)
 
     def row_sink(self, state: stopping.TrialState) -> Callable[[Row], None]:
         """Where the load of one trial hands each row: its stopping state, then the batcher."""

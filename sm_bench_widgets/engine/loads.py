@@ -47,18 +47,39 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 
 EMULATED_HEADER = "x-sm-bench-emulated"
+TIME_SCALE_HEADER = "x-sm-bench-time-scale"
+SERVICE_TIME_HEADERS = ("x-sm-bench-model-latency-us", "x-sm-bench-overhead-latency-us")
 
 
-def _answered_by_emulator(response: dict[str, Any] | None) -> bool:
-    headers = ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
-    return headers.get(EMULATED_HEADER) == "1"
+def _headers(response: dict[str, Any] | None) -> dict[str, str]:
+    return ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+
+
+def emulator_clock(response: dict[str, Any] | None) -> tuple[float, float | None] | None:
+    """(time scale, the request's duration in ms on the service's clock, when told) of an
+    answer from the local emulator; None for any other answer."""
+    headers = _headers(response)
+    if headers.get(EMULATED_HEADER) != "1":
+        return None
+    try:
+        scale = float(headers.get(TIME_SCALE_HEADER, 1.0))
+    except ValueError:
+        scale = 1.0
+    parts = [headers.get(name) for name in SERVICE_TIME_HEADERS]
+    if any(p is None for p in parts):
+        return scale, None
+    return scale, sum(int(p) for p in parts) / 1000.0
 
 
 class Invoker:
     """Sends timed requests to one endpoint and builds invocation rows for one trial.
 
-    ``on_emulated`` is called when an answer carries the local emulator's mark, so that
-    results reached through a plain ``AWS_ENDPOINT_URL`` are labelled emulated too.
+    Against the local emulator, a row is stated on the service's own clock whatever the
+    emulator's time scale: its latency is the emulated duration of the request (or the
+    round trip divided by the time scale, for an answer that does not tell it), and its
+    start and end are moved from ``origin`` (the run's start) by the scaled time.
+    ``on_emulated(time_scale)`` is called with each such answer, so that results reached
+    through a plain ``AWS_ENDPOINT_URL`` are labelled emulated too.
     """
 
     def __init__(
@@ -67,13 +88,15 @@ class Invoker:
         endpoint_name: str,
         sampler: PayloadSampler,
         labels: dict[str, Any],
-        on_emulated: Callable[[], None] | None = None,
+        on_emulated: Callable[[float], None] | None = None,
+        origin: float | None = None,
     ):
         self.client = runtime_client
         self.endpoint_name = endpoint_name
         self.sampler = sampler
         self.labels = dict(labels)
         self.on_emulated = on_emulated
+        self.origin = origin
 
     def invoke(self, client_id: int = 0, cold: bool = False, phase: str | None = None) -> Row:
         """Send one request and return its row; never raises for AWS or network errors."""
@@ -90,15 +113,22 @@ class Invoker:
             outcome, code = classify_error(exc)
             response = getattr(exc, "response", None)
         elapsed = time.perf_counter() - t0
-        if self.on_emulated is not None and _answered_by_emulator(response):
-            self.on_emulated()
+        latency_ms = elapsed * 1000.0
+        clock = emulator_clock(response)
+        if clock is not None:
+            scale, service_ms = clock
+            if self.on_emulated is not None:
+                self.on_emulated(scale)
+            latency_ms = service_ms if service_ms is not None else latency_ms / scale
+            if self.origin is not None:
+                start = self.origin + (start - self.origin) / scale
         row = {
             **self.labels,
             "client_id": client_id,
             "endpoint_name": self.endpoint_name,
             "start": start,
-            "end": start + elapsed,
-            "latency_ms": elapsed * 1000.0,
+            "end": start + latency_ms / 1000.0,
+            "latency_ms": latency_ms,
             "outcome": outcome,
             "error_code": code,
             "cold": cold,

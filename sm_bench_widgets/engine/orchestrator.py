@@ -137,6 +137,11 @@ class Orchestrator:
         return self.ctx.emulated
 
     @property
+    def time_scale(self) -> float | None:
+        """The emulator's time scale, once an answer told it (None on AWS)."""
+        return self.ctx.time_scale
+
+    @property
     def region(self) -> str | None:
         """The run's AWS region."""
         return self.ctx.region
@@ -184,6 +189,10 @@ class Orchestrator:
         status = "failed"
         try:
             self.started_at = time.time()
+            ctx.origin = self.started_at
+            if self.resumed is not None:  # one service clock across the run's processes
+                ctx.origin = self.resumed.created or self.started_at
+                ctx.time_scale = self.resumed.time_scale
             if self.resumed is None:
                 meta = dict(
                     run_id=ctx.run_id,

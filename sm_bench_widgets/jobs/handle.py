@@ -210,7 +210,10 @@ class ProcessingJobHandle:
         run_dir = self.sync()
         if run_dir is None or not (store_folders(run_dir)[0] / "config.json").exists():
             raise RunFailed(f"job {self.name} ({self.status()}) has written no results yet")
-        return BenchmarkResult.load(run_dir)
+        result = BenchmarkResult.load(run_dir)
+        if result.status == "running" and self.done:  # killed before it could say how it ended
+            result.status = RUN_STATUS.get(self.status(), "failed")
+        return result
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for the run's events as they reach S3 (polled every

@@ -82,8 +82,11 @@ class BenchmarkResult:
         ended_at: Any = None,
         region: str | None = None,
         errors: list[str] | None = None,
+        time_scale: float | None = None,
     ):
         self.config = config
+        # the emulator's time scale; every figure is on the service's clock whatever it was
+        self.time_scale = float(time_scale) if time_scale is not None else None
         self.run_id = run_id
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.emulated = bool(emulated)
@@ -117,6 +120,17 @@ class BenchmarkResult:
     def label(self) -> str:
         """``emulated`` for results from the local emulator, else ``""``."""
         return EMULATED_LABEL if self.emulated else ""
+
+    @property
+    def emulation_note(self) -> str:
+        """What emulated figures are, with the emulator's time scale; ``""`` on AWS."""
+        if not self.emulated:
+            return ""
+        scale = f" at time scale {self.time_scale:g}" if self.time_scale is not None else ""
+        return (
+            f"Results are emulated by the local emulator{scale}, not measured on AWS; "
+            "figures are on the service's own clock."
+        )
 
     def _cached(self, key: str, build):
         if key not in self._cache:
@@ -208,9 +222,10 @@ class BenchmarkResult:
             notes.append(text)
 
     def _cost_table(self, monthly: int) -> pd.DataFrame:
-        # On AWS the endpoints' ModelLatency is the billed duration; the emulator's
-        # CloudWatch counts emulated time, which a time scale sets apart from the round trip.
-        billed = None if self.emulated else self._cloudwatch
+        # The endpoints' ModelLatency is the billed duration, on AWS and on the emulator
+        # (whose figures are on the service's clock); an emulated run recorded before its
+        # time scale was kept has round trips on the emulator's clock, so it bills on those.
+        billed = None if self.emulated and self.time_scale is None else self._cloudwatch
         return cost.cost_table(self.summary, self._invocations, self.prices, monthly, billed)
 
     @property
@@ -355,6 +370,7 @@ class BenchmarkResult:
                 "run_id": self.run_id,
                 "status": self.status,
                 "emulated": self.emulated,
+                "time_scale": self.time_scale,
                 "label": self.label,
                 "region": self.region,
                 "started_at": start,

@@ -68,7 +68,7 @@ def summary_text(result: BenchmarkResult) -> str:
     """A plain-text summary for the terminal: heading, table and recommendation."""
     lines = [heading(result)]
     if result.emulated:
-        lines.append("Results are emulated by the local emulator, not measured on AWS.")
+        lines.append(result.emulation_note)
     table = overview(result)
     if len(table):
         lines.append(table.to_string(index=False, float_format=_figure))

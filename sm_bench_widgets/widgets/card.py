@@ -116,6 +116,7 @@ def card_html(
     emulated: bool = False,
     model_name: str = "",
     reason: str = "",
+    time_scale: float | None = None,
 ) -> str:
     """The card's HTML for a ``Recommendation`` (a notice with ``reason`` when it is None).
 
@@ -125,6 +126,7 @@ def card_html(
         "card.html",
         rec=rec,
         emulated=emulated,
+        time_scale=time_scale,
         model_name=model_name,
         reason=reason,
         break_even=break_even_text(break_even, rec) if rec is not None else "",
@@ -155,6 +157,7 @@ class RecommendationCard:
             bool(getattr(result, "emulated", False)),
             model_name,
             reason,
+            getattr(result, "time_scale", None),
         )
         self.snippet.value = (
             boto3_snippet(rec, model_name, getattr(result, "region", None)) if rec else ""

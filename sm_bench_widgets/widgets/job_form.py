@@ -18,8 +18,11 @@ from urllib.parse import urlparse
 
 import ipywidgets as w
 
-from sm_bench_widgets.analysis.pricing import PROCESSING_HOURLY, processing_hourly
-from sm_bench_widgets.api import JobOptions
+from sm_bench_widgets.api import (
+    JobOptions,
+    estimate_job_cost,
+    priced_processing_types,
+)
 from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.jobs import sdk
 from sm_bench_widgets.jobs.options import DEFAULT_INSTANCE_TYPE
@@ -45,22 +48,20 @@ def job_cost_html(
     instance_type: str, count: int, duration_s: float, region: str | None, emulated: bool
 ) -> str:
     """The job's own cost: hourly price x instance count x the run's estimated duration."""
-    figure = processing_hourly(instance_type, region)
-    hours = duration_s / 3600.0
-    if figure is None:
+    cost = estimate_job_cost(instance_type, count, duration_s, region)
+    if cost.usd is None:
         money = (
             f"unknown price for {instance_type} ({count} x {format_duration(duration_s)}); "
-            f"priced types: {', '.join(sorted(PROCESSING_HOURLY))}"
+            f"priced types: {', '.join(priced_processing_types())}"
         )
     else:
-        total = figure.value * count * hours
         money = (
-            f"at most ${total:,.4f} ({count} x {instance_type} at ${figure.value:g}/h for at "
-            f"most {format_duration(duration_s)}; price as of {figure.as_of})"
+            f"at most ${cost.usd:,.4f} ({count} x {instance_type} at ${cost.hourly_usd:g}/h "
+            f"for at most {format_duration(duration_s)}; price as of {cost.as_of})"
         )
     if emulated:
         money = f"nothing on the emulator; on AWS {money}"
-    title = html.escape(figure.source if figure else "not in the pricing table")
+    title = html.escape(cost.source)
     return (
         f"<span class='smb-job-cost' title='{title}'><b>Job instances</b>: "
         f"{html.escape(money)}</span>"
@@ -101,7 +102,7 @@ class JobForm:
             "Instance type",
             w.Combobox(
                 value=DEFAULT_INSTANCE_TYPE,
-                options=sorted(PROCESSING_HOURLY),
+                options=priced_processing_types(),
                 ensure_option=False,
                 layout=w.Layout(width="200px"),
             ),

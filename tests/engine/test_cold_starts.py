@@ -10,7 +10,7 @@ from sm_bench_widgets.engine.events import PhaseStarted, TrialStarted
 
 from .helpers import small_config
 
-# 3 s emulated cold start (30 ms real at the test time scale) against ~2 ms of compute
+# 3 s cold start (30 ms real at the test time scale) against ~200 ms of compute
 COLD = ModelProfile(
     base_ms_at_1vcpu=200, cold_start_ms=3000, sigma=0.05, cold_start_sigma=0.05, footprint_mb=300
 )
@@ -55,14 +55,8 @@ def test_burst_of_k_requests_to_a_fresh_endpoint_is_k_cold_starts(emulator, tmp_
     assert row["p90_ms"] < conc_probes["latency_ms"].min()
 
 
-# a 30 s emulated cold start (300 ms real): far above the noise of a loaded test machine
-SLOW_COLD = ModelProfile(
-    base_ms_at_1vcpu=200, cold_start_ms=30000, sigma=0.05, cold_start_sigma=0.05, footprint_mb=300
-)
-
-
 def test_provisioned_instances_answer_the_first_requests_warm(emulator, tmp_path):
-    model = emulator.register_profile_model("engine-cold-provisioned", SLOW_COLD)
+    model = emulator.register_profile_model("engine-cold-provisioned", COLD)
     config = small_config(
         tmp_path,
         model_name=model,
@@ -80,11 +74,13 @@ def test_provisioned_instances_answer_the_first_requests_warm(emulator, tmp_path
     assert len(prov) == 30 and set(prov["outcome"]) == {"ok"}
     probes = prov[prov["phase"] == "cold_start"]
     assert len(probes) == 2 and not probes["cold"].any()
-    # no cold start was paid: the probes took far less than one (300 ms real), unlike the
-    # stability endpoint's first request, which did pay it
+    # no cold start was paid: the probes are as quick as warm requests (on the service's
+    # clock, which the machine's load does not change), unlike the stability endpoint's
+    # first request, which did pay its 3 s
+    warm = prov[prov["phase"] == "concurrency"]["latency_ms"].median()
+    assert probes["latency_ms"].max() < 1.5 * warm
     stability_probe = inv[(inv["phase"] == "cold_start") & (inv["provisioned_concurrency"] == 0)]
-    assert stability_probe["latency_ms"].min() > 200
-    assert probes["latency_ms"].max() < 150
+    assert stability_probe["latency_ms"].min() > 2500
     assert set(result.costs["provisioned_concurrency"]) == {0, 2}
 
 

@@ -67,3 +67,15 @@ def test_rates_come_from_the_price_table_and_render():
     text = estimate_html(est, emulated=True)
     assert "nothing on the emulator" in text and f"{est.max_invocations:,}" in text
     assert format_duration(45) == "45 s" and format_duration(7500) == "2 h 05 min"
+
+
+def test_a_jobs_own_cost_is_hourly_price_by_instances_by_hours():
+    from sm_bench_widgets.analysis.pricing import PROCESSING_HOURLY
+    from sm_bench_widgets.api import estimate_job_cost, priced_processing_types
+
+    hourly = PROCESSING_HOURLY["ml.m5.large"].value
+    cost = estimate_job_cost("ml.m5.large", 2, 1800.0)
+    assert cost.usd == pytest.approx(hourly * 2 * 0.5) and cost.hourly_usd == hourly
+    assert "ml.m5.large" in priced_processing_types()
+    unknown = estimate_job_cost("ml.z9.huge", 1, 60.0)
+    assert unknown.usd is None and unknown.source == "not in the pricing table"

@@ -28,6 +28,9 @@ ACTIONS = (
     "StopProcessingJob",
 )
 DEFAULT_STOP_GRACE_S = 120.0  # SageMaker's time between SIGTERM and SIGKILL
+# at a small time scale the scaled grace would be a second or two, yet what a stopping job
+# does (deleting its endpoints, writing its results) takes real time: never less than this
+MIN_STOP_GRACE_S = 30.0
 SORT_KEYS = {
     "CreationTime": lambda run: run.creation_time,
     "Name": lambda run: run.name,

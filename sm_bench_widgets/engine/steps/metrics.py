@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _on_service_clock(frame: pd.DataFrame, ctx: RunContext) -> pd.DataFrame:
+    """``frame`` with its timestamps on the service's clock, like the invocation rows."""
+    if not ctx.time_scale or ctx.time_scale == 1.0 or "timestamp" not in frame:
+        return frame
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    seconds = stamps.map(lambda t: ctx.service_clock(t.timestamp()))
+    return frame.assign(timestamp=pd.to_datetime(seconds, unit="s", utc=True))
+
+
 class MetricsCollector:
     """Fetches endpoint metrics for one run and keeps (and stores) what comes back."""
 
@@ -75,6 +84,7 @@ class MetricsCollector:
             return
         if frame is None or not len(frame):
             return
+        frame = _on_service_clock(frame, ctx)
         with self._lock:
             if self._closed:  # came after the run stopped waiting for it
                 return

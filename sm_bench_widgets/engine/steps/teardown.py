@@ -28,7 +28,9 @@ def release(ctx: RunContext, endpoint: str, trials: list[Trial]) -> None:
         "max_concurrency": t.max_concurrency,
         "provisioned_concurrency": t.provisioned_concurrency,
     }
-    ctx.metrics.submit(endpoint, float(df["start"].min()), float(df["end"].max()), labels)
+    # rows are on the service's clock; CloudWatch is asked for the wall-clock window
+    start, end = (ctx.wall_clock(float(t)) for t in (df["start"].min(), df["end"].max()))
+    ctx.metrics.submit(endpoint, start, end, labels)
 
 
 def delete_leftovers(ctx: RunContext) -> list[str]:

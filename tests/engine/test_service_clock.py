@@ -1,0 +1,55 @@
+"""Emulated figures are stated on the service's own clock, whatever the emulator's time scale."""
+
+from __future__ import annotations
+
+import pytest
+
+from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.emulator import LocalServerless, ModelProfile
+from sm_bench_widgets.result import BenchmarkResult
+
+from .helpers import small_config
+
+PROFILE = ModelProfile(
+    base_ms_at_1vcpu=60, cold_start_ms=1500, sigma=0.03, cold_start_sigma=0.03, footprint_mb=300
+)
+
+
+def _run(time_scale: float, tmp_path) -> BenchmarkResult:
+    with LocalServerless(time_scale=time_scale, seed=11) as emulator:
+        model = emulator.register_profile_model("clock-model", PROFILE)
+        config = small_config(
+            tmp_path / str(time_scale),
+            model_name=model,
+            memory_sizes=[2048, 4096],
+            stability_benchmark_invocations=30,
+            include_concurrency_benchmark=True,
+            concurrency_benchmark_max_conc=[2],
+            concurrency_num_clients_multiplier=[1],
+            concurrency_benchmark_invocations=30,
+            adaptive=False,
+        )
+        return run_benchmark(config, emulator.target(), progress=False)
+
+
+def test_a_run_at_time_scale_0_1_and_one_in_real_time_agree(tmp_path):
+    fast, real = _run(0.1, tmp_path), _run(1.0, tmp_path)
+    assert (fast.time_scale, real.time_scale) == (0.1, 1.0)
+    assert "at time scale 0.1" in fast.emulation_note
+    for column in ("p50_ms", "p90_ms"):
+        a = fast.stability.set_index("memory_size")[column]
+        b = real.stability.set_index("memory_size")[column]
+        assert a.to_numpy() == pytest.approx(b.to_numpy(), rel=0.1), column
+    # a cold start costs about its 1.5 s on the service's clock in both
+    for result in (fast, real):
+        cold = result.invocations[result.invocations["cold"]]["latency_ms"]
+        assert cold.min() > 1000
+    a = fast.costs.set_index(["memory_size", "max_concurrency"])["cost_per_1m_usd"]
+    b = real.costs.set_index(["memory_size", "max_concurrency"])["cost_per_1m_usd"]
+    assert a.to_numpy() == pytest.approx(b.to_numpy(), rel=0.1)
+    # throughput, from the rows' start and end, is the service's too
+    ta, tb = (r.concurrency["throughput_rps"].iloc[0] for r in (fast, real))
+    assert ta == pytest.approx(tb, rel=0.2)
+    assert fast.recommendation.memory_size == real.recommendation.memory_size
+    # the time scale is kept with the run and read back
+    assert BenchmarkResult.load(fast.run_dir).time_scale == 0.1
