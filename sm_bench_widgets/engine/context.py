@@ -211,13 +211,18 @@ class RunContext:
         summary: dict[str, Any] | None = None,
         detail: str | None = None,
     ) -> None:
-        """Record why a trial ended, in the store and as a ``TrialEnded`` event."""
+        """Record why a trial ended, in the store and as a ``TrialEnded`` event.
+
+        The stored record counts the trial's invocations handed on so far, so a reader of a
+        store that arrives file by file (another host's, from S3) knows when it has them.
+        """
         self.stop_reasons[trial_id] = reason
         record: dict[str, Any] = {
             "event": "ended",
             "trial_id": trial_id,
             "stop_reason": reason,
             "summary": summary or {},
+            "invocations": len(self.rows.of(trial_id)),
         }
         if detail is not None:
             record["detail"] = detail

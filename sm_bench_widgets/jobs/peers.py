@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.engine.store import StoredRun, load_run
+from sm_bench_widgets.engine.store import StoredRun, load_run, read_stream
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +33,35 @@ class FolderPeers:
     def gather(
         self, trial_ids: set[str], stop: threading.Event
     ) -> tuple[list[Row], dict[str, str]] | None:
-        """Rows and stop reasons of ``trial_ids`` once each has ended on its host, or every
-        other host is done; None if ``stop`` is set first."""
+        """Rows and stop reasons of ``trial_ids`` once each has ended on its host with all
+        its invocations in hand, or every other host is done; None if ``stop`` is set first."""
         while True:
             self.refresh()
             runs = self._runs()
-            reasons = {k: v for r in runs.values() for k, v in r.stop_reasons.items()}
+            rows = [
+                row
+                for r in runs.values()
+                for row in r.invocations.to_dict("records")
+                if row["trial_id"] in trial_ids
+            ]
+            have = Counter(str(row["trial_id"]) for row in rows)
+            ended = {
+                str(record["trial_id"]): record
+                for host in runs
+                for record in read_stream(self.run_folder / host, "trials")
+                if record.get("event") == "ended"
+            }
+            complete = {
+                t for t, record in ended.items() if have[t] >= int(record.get("invocations", 0))
+            }
             done = all(
                 str(runs[h].status.get("status", "running")) != "running" if h in runs else False
                 for h in self.others
             )
-            if trial_ids <= set(reasons) or done:
-                rows = [
-                    row
-                    for r in runs.values()
-                    for row in r.invocations.to_dict("records")
-                    if row["trial_id"] in trial_ids
-                ]
+            if trial_ids <= complete or done:
+                reasons = {t: str(r.get("stop_reason", "")) for t, r in ended.items()}
                 return rows, {k: v for k, v in reasons.items() if k in trial_ids}
-            log.info("waiting for trials of other hosts: %s", sorted(trial_ids - set(reasons)))
+            log.info("waiting for trials of other hosts: %s", sorted(trial_ids - complete))
             if stop.wait(self.poll):
                 return None
 
