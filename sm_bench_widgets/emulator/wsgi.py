@@ -194,11 +194,8 @@ class EmulatorApp:
     ) -> Iterable[bytes]:
         """A Processing-job action, answered by the local job runner."""
         assert self.processing is not None
-        try:
-            params = json.loads(read_body(environ) or b"{}")
-        except ValueError:
-            return _json_error(start_response, "SerializationException", "invalid JSON body")
-        if not isinstance(params, dict):
+        params = _json_params(environ)
+        if params is None:
             return _json_error(start_response, "SerializationException", "invalid JSON body")
 
         def store() -> bool:
@@ -217,11 +214,8 @@ class EmulatorApp:
         self, environ: dict[str, Any], start_response: StartResponse, action: str, region: str
     ) -> Iterable[bytes]:
         """An endpoint update, answered by the emulator (moto lacks or ignores them)."""
-        try:
-            params = json.loads(read_body(environ) or b"{}")
-        except ValueError:
-            return _json_error(start_response, "SerializationException", "invalid JSON body")
-        if not isinstance(params, dict):
+        params = _json_params(environ)
+        if params is None:
             return _json_error(start_response, "SerializationException", "invalid JSON body")
         try:
             return _json_answer(start_response, self.updates.handle(action, region, params))
@@ -307,6 +301,15 @@ def _refusal(start_response: StartResponse, refusal: operations.Refusal) -> Iter
     """An error answer built by ``operations``."""
     start_response(refusal.status, refusal.headers)
     return [refusal.body]
+
+
+def _json_params(environ: dict[str, Any]) -> dict[str, Any] | None:
+    """The request's JSON object (``{}`` for an empty body), or None when it is not one."""
+    try:
+        params = json.loads(read_body(environ) or b"{}")
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
 
 
 def _invoke_error(

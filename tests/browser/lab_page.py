@@ -182,6 +182,17 @@ def wait_cells_executed(page: Page, upto: int, timeout: float = 120.0) -> None:
     )
 
 
+def run_to_tagged_cell(page: Page, tag: str, timeout: float = 180.0) -> int:
+    """Run every cell up to and including the one tagged ``tag``, through the Run menu as a
+    user would, and wait until they ran; returns that cell's index."""
+    index = cell_index(page, tag)
+    select_cell(page, index)
+    click_menu(page, "Run", "Run All Above Selected Cell")
+    click_menu(page, "Run", "Run Selected Cell and Do not Advance")
+    wait_cells_executed(page, index, timeout=timeout)
+    return index
+
+
 def progress_fractions(page: Page, scope: str) -> list[float]:
     """The fill (0 to 1) of every ipywidgets progress bar inside ``scope``."""
     return page.evaluate(

@@ -17,13 +17,10 @@ import pytest
 from lab_page import (
     ARTIFACTS,
     VEGA_SELECTOR,
-    cell_index,
-    click_menu,
     error_outputs,
     open_notebook,
-    select_cell,
+    run_to_tagged_cell,
     vega_mark_counts,
-    wait_cells_executed,
 )
 
 pytestmark = pytest.mark.browser
@@ -89,11 +86,7 @@ def _watch_job(page, deadline: float) -> list[str]:
 def test_processing_job_from_the_panel_monitor_charts_and_card(lab, lab_root, offline, page):
     page.set_viewport_size({"width": 1400, "height": 3600})
     open_notebook(page, lab, _job_notebook(lab_root))
-    panel_cell = cell_index(page, "panel")
-    select_cell(page, panel_cell)
-    click_menu(page, "Run", "Run All Above Selected Cell")
-    click_menu(page, "Run", "Run Selected Cell and Do not Advance")
-    wait_cells_executed(page, panel_cell, timeout=180)
+    run_to_tagged_cell(page, "panel")
     panel = page.locator(PANEL)
     expect(panel).to_be_visible()
     assert error_outputs(page) == []

@@ -23,10 +23,10 @@ from lab_page import (
     error_outputs,
     open_notebook,
     progress_fractions,
+    run_to_tagged_cell,
     select_cell,
     vega_mark_counts,
     wait_all_executed,
-    wait_cells_executed,
 )
 
 pytestmark = pytest.mark.browser
@@ -66,11 +66,7 @@ def test_quickstart_run_button_live_charts_and_card(lab, lab_root, offline, page
     open_notebook(page, lab, _quickstart_for_clicking(lab_root))
 
     # Run the notebook up to and including the cell that displays the panel.
-    panel_cell = cell_index(page, "panel")
-    select_cell(page, panel_cell)
-    click_menu(page, "Run", "Run All Above Selected Cell")
-    click_menu(page, "Run", "Run Selected Cell and Do not Advance")
-    wait_cells_executed(page, panel_cell, timeout=180)
+    run_to_tagged_cell(page, "panel")
     panel = page.locator(PANEL)
     expect(panel).to_be_visible()
     assert error_outputs(page) == []
