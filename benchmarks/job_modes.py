@@ -5,8 +5,9 @@ runner starts each job host as a process of its own), the demo-nlp model, memory
 2048, 3072 and 4096 MB and MaxConcurrency 2 and 4, adaptive stopping off so every mode
 makes the same invocations. Prints, per mode: wall time from launch to the result,
 invocations, the memory size the concurrency phase ran at and the recommendation; for the
-jobs, the streamed-results delay: how long after an invocation ended it was visible
-through the job handle (``progress()`` polled every 0.25 s), median and 95th percentile.
+jobs, the streamed-results delay: how long (wall clock) after an invocation ended it was
+visible through the job handle (``progress()`` polled every 0.25 s), median and 95th
+percentile. Figures are emulated, on the service's clock.
 
     python benchmarks/job_modes.py [--time-scale 0.2] [--invocations 60]
 """
@@ -25,6 +26,7 @@ from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.emulator.process import served
+from sm_bench_widgets.engine.store import load_run
 from sm_bench_widgets.payloads import write_jsonl
 from sm_bench_widgets.sagemaker_runner import run_as_sagemaker_job
 
@@ -71,8 +73,11 @@ def job_run(target: Target, payloads: Path, invocations: int, hosts: int, folder
     result = handle.wait()
     wall = time.monotonic() - started
     delays = []
+    # rows are on the emulator's clock; back on the wall clock to compare with the polls
+    clock = load_run(handle.run_dir).config
+    origin, scale = clock.get("clock_origin") or 0.0, clock.get("time_scale") or 1.0
     for trial, rows in result.invocations.groupby("trial_id"):
-        ends = np.sort(rows["end"].to_numpy())
+        ends = np.sort(origin + (rows["end"].to_numpy() - origin) * scale)
         for rank, end in enumerate(ends, start=1):
             visible = next((t for t, counts in seen if counts.get(trial, 0) >= rank), None)
             if visible is not None:  # rows that arrived only with the last upload are left out

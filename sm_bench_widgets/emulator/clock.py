@@ -14,12 +14,18 @@ import numpy as np
 
 
 class Clock:
-    """Sleeps emulated durations in real time scaled by ``time_scale``."""
+    """Sleeps emulated durations in real time scaled by ``time_scale``.
+
+    The emulated (service's) clock meets the wall clock at ``origin``, the clock's creation,
+    and runs ``1 / time_scale`` times as fast from there: every client of one emulator can
+    state its figures on that one clock.
+    """
 
     def __init__(self, time_scale: float = 1.0):
         if not isinstance(time_scale, int | float) or time_scale <= 0:
             raise ValueError(f"time_scale={time_scale!r}: must be a number > 0")
         self.time_scale = float(time_scale)
+        self.origin = time.time()
 
     def sleep_ms(self, emulated_ms: float) -> None:
         """Sleep for ``emulated_ms`` emulated milliseconds."""

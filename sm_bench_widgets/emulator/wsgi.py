@@ -39,9 +39,10 @@ from sm_bench_widgets.emulator.validation import serverless_config_problem
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 DEFAULT_REGION = "us-east-1"
 EMULATED_HEADER = "x-sm-bench-emulated"
-# on every InvokeEndpoint answer: the emulator's time scale, so a client can state what it
-# measured on the service's own clock
+# on every InvokeEndpoint answer: the emulator's time scale and the wall-clock time its
+# clock started from, so a client can state what it measured on the service's own clock
 TIME_SCALE_HEADER = "x-sm-bench-time-scale"
+CLOCK_ORIGIN_HEADER = "x-sm-bench-clock-origin"
 # answers in which moto leaves empty structures (``"DataCaptureConfig": {}``) that
 # SageMaker omits; maps, which may be empty, are kept
 TIDIED_ACTIONS = ("DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel")
@@ -85,7 +86,10 @@ class EmulatorApp:
         self.registry = registry
         self.processing = processing
         self.account = dataplane.account
-        self._time_scale = (TIME_SCALE_HEADER, repr(dataplane.clock.time_scale))
+        self._clock = [
+            (TIME_SCALE_HEADER, repr(dataplane.clock.time_scale)),
+            (CLOCK_ORIGIN_HEADER, repr(dataplane.clock.origin)),
+        ]
         self.updates = EndpointUpdates(self.account, lifecycle)
 
     def moto_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -128,17 +132,15 @@ class EmulatorApp:
                 environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"),
             )
         except errors.InvokeError as exc:
-            return _invoke_error(start_response, exc, self._time_scale)
+            return _invoke_error(start_response, exc, self._clock)
         except Exception as exc:  # noqa: BLE001 - a fault here is answered as AWS would
-            return _invoke_error(
-                start_response, errors.internal_failure(repr(exc)), self._time_scale
-            )
+            return _invoke_error(start_response, errors.internal_failure(repr(exc)), self._clock)
         headers = [
             ("Content-Type", result.content_type),
             ("Content-Length", str(len(result.body))),
             ("x-Amzn-Invoked-Production-Variant", result.variant),
             (EMULATED_HEADER, "1"),
-            self._time_scale,
+            *self._clock,
             ("x-sm-bench-model-latency-us", str(int(result.model_ms * 1000))),
             ("x-sm-bench-overhead-latency-us", str(int(result.overhead_ms * 1000))),
         ]
@@ -313,11 +315,11 @@ def _json_params(environ: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _invoke_error(
-    start_response: StartResponse, exc: errors.InvokeError, time_scale: tuple[str, str]
+    start_response: StartResponse, exc: errors.InvokeError, clock: list[tuple[str, str]]
 ) -> Iterable[bytes]:
     """An InvokeEndpoint failure on the wire, marked emulated like every answer."""
     status, headers, payload = exc.to_wire()
-    start_response(f"{status} {_reason(status)}", [*headers, (EMULATED_HEADER, "1"), time_scale])
+    start_response(f"{status} {_reason(status)}", [*headers, (EMULATED_HEADER, "1"), *clock])
     return [payload]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from sm_bench_widgets.engine.batches import Batcher
 from sm_bench_widgets.engine.bus import EventBus
 from sm_bench_widgets.engine.deploy import Deployments
 from sm_bench_widgets.engine.events import RunError, TrialEnded, TrialStarted
-from sm_bench_widgets.engine.loads import Invoker, TrialLoad
+from sm_bench_widgets.engine.loads import EmulatorClock, Invoker, TrialLoad
 from sm_bench_widgets.engine.options import RunOptions
 from sm_bench_widgets.engine.plan import Trial
 from sm_bench_widgets.engine.steps.metrics import MetricsCollector
@@ -87,8 +86,10 @@ class RunContext:
         self.run_id = run_id
         self.run_dir = run_dir
         self.emulated = bool(target.emulated)
-        self.time_scale: float | None = None  # the emulator's, once an answer told it
-        self.origin = time.time()  # where the service clock meets the wall clock
+        # the emulator's clock, once an answer told it: its time scale and where it meets
+        # the wall clock (None on AWS, whose clock is the wall clock)
+        self.time_scale: float | None = None
+        self.clock_origin: float | None = None
         self.region = config.region or target.region_name
         self.bus = EventBus()
         self.stop_event = threading.Event()
@@ -273,33 +274,36 @@ class RunContext:
             self.sampler,
             labels,
             on_emulated=self._saw_emulator,
-            origin=self.origin,
         )
 
     def wall_clock(self, t: float) -> float:
         """The wall-clock time of ``t`` on the service's clock (they differ only on an
         emulator running at a time scale other than 1)."""
-        if not self.time_scale:
+        if not self.time_scale or self.clock_origin is None:
             return t
-        return self.origin + (t - self.origin) * self.time_scale
+        return self.clock_origin + (t - self.clock_origin) * self.time_scale
 
     def service_clock(self, t: float) -> float:
         """The service's clock at wall-clock time ``t`` (``wall_clock``'s inverse)."""
-        if not self.time_scale:
+        if not self.time_scale or self.clock_origin is None:
             return t
-        return self.origin + (t - self.origin) / self.time_scale
+        return self.clock_origin + (t - self.clock_origin) / self.time_scale
 
-    def _saw_emulator(self, time_scale: float) -> None:
+    def _saw_emulator(self, clock: EmulatorClock) -> None:
         """An answer came from the local emulator: label the run emulated, with the
-        emulator's time scale (once)."""
-        if self.emulated and self.time_scale == time_scale:
+        emulator's clock (recorded once)."""
+        told = (clock.time_scale, clock.origin)
+        if self.emulated and (self.time_scale, self.clock_origin) == told:
             return
         with self._publish_lock:
-            if self.emulated and self.time_scale == time_scale:
+            if self.emulated and (self.time_scale, self.clock_origin) == told:
                 return
-            self.emulated, self.time_scale = True, time_scale
+            self.emulated = True
+            self.time_scale, self.clock_origin = told
             if self.store is not None:
-                self.store.update_config(emulated=True, time_scale=time_scale)
+                self.store.update_config(
+                    emulated=True, time_scale=clock.time_scale, clock_origin=clock.origin
+                )
 
     def row_sink(self, state: stopping.TrialState) -> Callable[[Row], None]:
         """Where the load of one trial hands each row: its stopping state, then the batcher."""

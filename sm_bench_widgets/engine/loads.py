@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -48,6 +49,7 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 EMULATED_HEADER = "x-sm-bench-emulated"
 TIME_SCALE_HEADER = "x-sm-bench-time-scale"
+CLOCK_ORIGIN_HEADER = "x-sm-bench-clock-origin"
 SERVICE_TIME_HEADERS = ("x-sm-bench-model-latency-us", "x-sm-bench-overhead-latency-us")
 
 
@@ -55,20 +57,35 @@ def _headers(response: dict[str, Any] | None) -> dict[str, str]:
     return ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
 
 
-def emulator_clock(response: dict[str, Any] | None) -> tuple[float, float | None] | None:
-    """(time scale, the request's duration in ms on the service's clock, when told) of an
-    answer from the local emulator; None for any other answer."""
+@dataclass(frozen=True)
+class EmulatorClock:
+    """What an answer of the local emulator says of its clock, and of the request's
+    duration on it (``service_ms``, when told)."""
+
+    time_scale: float
+    origin: float | None
+    service_ms: float | None
+
+    def service_time(self, t: float) -> float:
+        """Wall-clock time ``t`` on the emulator's clock."""
+        if self.origin is None:
+            return t
+        return self.origin + (t - self.origin) / self.time_scale
+
+
+def emulator_clock(response: dict[str, Any] | None) -> EmulatorClock | None:
+    """The clock an answer of the local emulator tells of; None for any other answer."""
     headers = _headers(response)
     if headers.get(EMULATED_HEADER) != "1":
         return None
     try:
         scale = float(headers.get(TIME_SCALE_HEADER, 1.0))
+        origin = float(headers[CLOCK_ORIGIN_HEADER]) if CLOCK_ORIGIN_HEADER in headers else None
     except ValueError:
-        scale = 1.0
+        scale, origin = 1.0, None
     parts = [headers.get(name) for name in SERVICE_TIME_HEADERS]
-    if any(p is None for p in parts):
-        return scale, None
-    return scale, sum(int(p) for p in parts) / 1000.0
+    service_ms = None if any(p is None for p in parts) else sum(int(p) for p in parts) / 1000.0
+    return EmulatorClock(scale, origin, service_ms)
 
 
 class Invoker:
@@ -77,9 +94,9 @@ class Invoker:
     Against the local emulator, a row is stated on the service's own clock whatever the
     emulator's time scale: its latency is the emulated duration of the request (or the
     round trip divided by the time scale, for an answer that does not tell it), and its
-    start and end are moved from ``origin`` (the run's start) by the scaled time.
-    ``on_emulated(time_scale)`` is called with each such answer, so that results reached
-    through a plain ``AWS_ENDPOINT_URL`` are labelled emulated too.
+    start and end are on the emulator's clock. ``on_emulated(clock)`` is called with each
+    such answer, so that results reached through a plain ``AWS_ENDPOINT_URL`` are labelled
+    emulated too.
     """
 
     def __init__(
@@ -88,15 +105,13 @@ class Invoker:
         endpoint_name: str,
         sampler: PayloadSampler,
         labels: dict[str, Any],
-        on_emulated: Callable[[float], None] | None = None,
-        origin: float | None = None,
+        on_emulated: Callable[[EmulatorClock], None] | None = None,
     ):
         self.client = runtime_client
         self.endpoint_name = endpoint_name
         self.sampler = sampler
         self.labels = dict(labels)
         self.on_emulated = on_emulated
-        self.origin = origin
 
     def invoke(self, client_id: int = 0, cold: bool = False, phase: str | None = None) -> Row:
         """Send one request and return its row; never raises for AWS or network errors."""
@@ -116,12 +131,12 @@ class Invoker:
         latency_ms = elapsed * 1000.0
         clock = emulator_clock(response)
         if clock is not None:
-            scale, service_ms = clock
             if self.on_emulated is not None:
-                self.on_emulated(scale)
-            latency_ms = service_ms if service_ms is not None else latency_ms / scale
-            if self.origin is not None:
-                start = self.origin + (start - self.origin) / scale
+                self.on_emulated(clock)
+            latency_ms = clock.service_ms if clock.service_ms is not None else latency_ms
+            if clock.service_ms is None:
+                latency_ms /= clock.time_scale
+            start = clock.service_time(start)
         row = {
             **self.labels,
             "client_id": client_id,

@@ -189,10 +189,9 @@ class Orchestrator:
         status = "failed"
         try:
             self.started_at = time.time()
-            ctx.origin = self.started_at
-            if self.resumed is not None:  # one service clock across the run's processes
-                ctx.origin = self.resumed.created or self.started_at
+            if self.resumed is not None:  # the clock the earlier process stated rows on
                 ctx.time_scale = self.resumed.time_scale
+                ctx.clock_origin = self.resumed.clock_origin
             if self.resumed is None:
                 meta = dict(
                     run_id=ctx.run_id,

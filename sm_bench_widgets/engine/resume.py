@@ -46,8 +46,8 @@ class ResumePoint:
     errors: list[str] = field(default_factory=list)
     emulated: bool = False
     status: str = ""
-    created: float | None = None
     time_scale: float | None = None
+    clock_origin: float | None = None
 
     def unfinished(self, trials: list[Trial]) -> list[Trial]:
         """``trials`` that still need load."""
@@ -86,8 +86,8 @@ def resume_point(run_dir: str | os.PathLike[str]) -> ResumePoint:
         errors=list(stored.status.get("errors") or []),
         emulated=bool(stored.config.get("emulated")),
         status=str(stored.status.get("status", "")),
-        created=stored.config.get("created"),
         time_scale=stored.config.get("time_scale"),
+        clock_origin=stored.config.get("clock_origin"),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.emulator import LocalServerless, ModelProfile
+from sm_bench_widgets.engine.store import load_run
 from sm_bench_widgets.result import BenchmarkResult
 
 from .helpers import small_config
@@ -51,5 +52,6 @@ def test_a_run_at_time_scale_0_1_and_one_in_real_time_agree(tmp_path):
     ta, tb = (r.concurrency["throughput_rps"].iloc[0] for r in (fast, real))
     assert ta == pytest.approx(tb, rel=0.2)
     assert fast.recommendation.memory_size == real.recommendation.memory_size
-    # the time scale is kept with the run and read back
+    # the time scale is kept with the run and read back, with where its clock started
     assert BenchmarkResult.load(fast.run_dir).time_scale == 0.1
+    assert isinstance(load_run(fast.run_dir).config["clock_origin"], float)
