@@ -70,6 +70,8 @@ class BenchmarkConfig:
     max_error_rate: float | None = None
     indifference: float = 0.02
     monthly_invocations: int = 1_000_000
+    # The user's traffic (sm_bench_widgets.traffic.Traffic or its dict): sizes the answer.
+    traffic: Any = None
     comparison_instance_type: str = "ml.c5.large"
     region: str | None = None
     pricing_overrides: dict[str, float] | None = None
@@ -165,6 +167,9 @@ class BenchmarkConfig:
                 "are a tie and the cheaper wins (0.02 = 2%)",
             )
         _int("monthly_invocations", self.monthly_invocations, 0)
+        from sm_bench_widgets.traffic import Traffic  # imports ConfigError from here
+
+        self.traffic = Traffic.coerce(self.traffic)
         if not isinstance(
             self.comparison_instance_type, str
         ) or not self.comparison_instance_type.startswith("ml."):

@@ -291,3 +291,55 @@ def _row(metric: MetricDef, stat: str, stamp: Any, value: Any) -> dict[str, Any]
         "value": float(value),
         "unit": unit,
     }
+
+
+def invocation_counts(
+    target: Target,
+    endpoint_name: str,
+    start: Any,
+    end: Any,
+    *,
+    variant: str = "AllTraffic",
+    period: int = 60,
+) -> pd.Series:
+    """The endpoint's ``Invocations`` per period between ``start`` and ``end``: a Series
+    indexed by period start (UTC), every period present (0 where CloudWatch has none).
+
+    One ``GetMetricData`` query (``Sum``), paginated; CloudWatch keeps 1-minute data
+    for 15 days, so longer windows need ``period`` of 300 s or more.
+    """
+    begin, finish = _window(start, end, period)
+    dims = [
+        {"Name": "EndpointName", "Value": endpoint_name},
+        {"Name": "VariantName", "Value": variant},
+    ]
+    query = {
+        "Id": "invocations",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": INVOCATION_NAMESPACE,
+                "MetricName": "Invocations",
+                "Dimensions": dims,
+            },
+            "Period": period,
+            "Stat": "Sum",
+        },
+        "ReturnData": True,
+    }
+    pages = (
+        target.client("cloudwatch")
+        .get_paginator("get_metric_data")
+        .paginate(
+            MetricDataQueries=[query], StartTime=begin, EndTime=finish, ScanBy="TimestampAscending"
+        )
+    )
+    counts: dict[pd.Timestamp, float] = {}
+    for page in pages:
+        for result in page.get("MetricDataResults", []):
+            for stamp, value in zip(
+                result.get("Timestamps", []), result.get("Values", []), strict=False
+            ):
+                key = pd.Timestamp(stamp).tz_convert("UTC").floor(f"{period}s")
+                counts[key] = counts.get(key, 0.0) + float(value)
+    index = pd.date_range(begin, finish, freq=f"{period}s", inclusive="left", tz="UTC")
+    return pd.Series(counts, dtype=float).reindex(index, fill_value=0.0)

@@ -1,0 +1,119 @@
+"""The traffic input: rates, monthly figures, trace files, CloudWatch history, bad values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.traffic import Traffic
+
+
+def test_rates_and_monthly_figures():
+    t = Traffic.rates(5, 40)
+    assert t.needs(100.0).peak_rps == 40 and t.monthly_invocations == 5 * 730 * 3600
+    m = Traffic.monthly(2_628_000, peak_concurrency=4)
+    assert m.average_rps == pytest.approx(1.0)
+    # 4 requests in flight at 200 ms each: 20 requests a second (Little's law)
+    assert m.needs(200.0).peak_rps == pytest.approx(20.0)
+    assert "monthly" in m.describe() and "4 requests in flight" in m.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"average_rps": -1, "peak_rps": 3}, "traffic.average_rps"),
+        ({"average_rps": 5, "peak_rps": 3}, "traffic.peak_rps"),
+        ({"average_rps": 5}, "traffic.peak_rps"),
+        ({"average_rps": 5, "peak_rps": 6, "peak_concurrency": 2}, "traffic.peak_rps"),
+        ({"average_rps": 5, "peak_rps": 6, "throttle_limit": 0}, "traffic.throttle_limit"),
+        ({"average_rps": 5, "peak_rps": 6, "idle_window_s": 0}, "traffic.idle_window_s"),
+        ({"average_rps": 5, "peak_concurrency": 0}, "traffic.peak_concurrency"),
+    ],
+)
+def test_bad_values_name_the_field(kwargs, field):
+    with pytest.raises(ConfigError) as err:
+        Traffic(**kwargs)
+    assert err.value.field == field
+
+
+def test_trace_of_timestamps_counts_requests_per_minute(tmp_path):
+    path = tmp_path / "trace.txt"
+    base = 1_700_000_000 - 1_700_000_000 % 60
+    stamps = [base + 1, base + 2, base + 3, base + 130, base + 131.5]  # minutes 0 and 2
+    path.write_text("timestamp\n" + "\n".join(str(s) for s in stamps) + "\n")
+    t = Traffic.from_trace(path)
+    assert t.per_minute == (3.0, 0.0, 2.0)
+    assert t.peak_rps == pytest.approx(3 / 60) and t.average_rps == pytest.approx(5 / 180)
+    iso = tmp_path / "iso.txt"
+    iso.write_text("2026-11-27T10:00:05Z\n2026-11-27T10:00:09Z\n2026-11-27T10:01:00Z\n")
+    assert Traffic.from_trace(iso).per_minute == (2.0, 1.0)
+
+
+def test_trace_of_counts_per_minute(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text(
+        "minute,count\n2026-11-27T10:00Z,120\n2026-11-27T10:01Z,600\n2026-11-27T10:03Z,60\n"
+    )
+    t = Traffic.from_trace(path, idle_window_s=300)
+    assert t.per_minute == (120.0, 600.0, 0.0, 60.0)
+    assert t.peak_rps == pytest.approx(10.0) and t.average_rps == pytest.approx(780 / 240)
+    assert t.idle_window_s == 300 and t.source == "trace"
+
+
+def test_a_bad_trace_names_the_field(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("2026-11-27T10:00:05Z\nyesterday\n")
+    with pytest.raises(ConfigError) as err:
+        Traffic.from_trace(path)
+    assert err.value.field == "traffic.trace" and err.value.value == "yesterday"
+    with pytest.raises(ConfigError, match="traffic.trace"):
+        Traffic.from_trace(tmp_path / "missing.txt")
+
+
+def test_config_takes_traffic_as_object_or_dict_and_round_trips(tmp_path):
+    t = Traffic.rates(2, 20, idle_window_s=120)
+    config = BenchmarkConfig(traffic=t, result_save_path=str(tmp_path))
+    assert config.traffic == t
+    again = BenchmarkConfig.from_dict(BenchmarkConfig(traffic=t.to_dict()).to_dict())
+    assert again.traffic == t
+    with pytest.raises(ConfigError) as err:
+        BenchmarkConfig(traffic={"average_rps": 2, "peak_rps": 1})
+    assert err.value.field == "traffic.peak_rps"
+    with pytest.raises(ConfigError) as err:
+        BenchmarkConfig(traffic="40 rps")
+    assert err.value.field == "traffic"
+
+
+def test_cloudwatch_invocations_of_an_existing_endpoint(emulator_target):
+    cw = emulator_target.client("cloudwatch")
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    dims = [
+        {"Name": "EndpointName", "Value": "traffic-history"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    counts = {30: 120.0, 20: 1200.0, 10: 60.0}  # minutes ago: invocations in that minute
+    for ago, value in counts.items():
+        cw.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": dims,
+                    "Timestamp": now - dt.timedelta(minutes=ago),
+                    "Value": value,
+                    "Unit": "Count",
+                }
+            ],
+        )
+    t = Traffic.from_cloudwatch(emulator_target, "traffic-history", days=1, now=now)
+    assert t.source == "cloudwatch" and len(t.per_minute) == 24 * 60
+    assert sum(t.per_minute) == pytest.approx(1380.0)
+    assert t.peak_rps == pytest.approx(20.0)
+    assert t.average_rps == pytest.approx(1380.0 / 86400)
+    with pytest.raises(ConfigError) as err:
+        Traffic.from_cloudwatch(emulator_target, "no-such-endpoint", days=1, now=now)
+    assert err.value.field == "traffic.endpoint_name"
+    with pytest.raises(ConfigError, match="traffic.days"):
+        Traffic.from_cloudwatch(emulator_target, "traffic-history", days=0)
