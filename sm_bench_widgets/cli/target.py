@@ -60,4 +60,11 @@ def target_from_args(args: argparse.Namespace) -> Target:
     emulated = bool(url) and (
         args.emulated or (is_loopback(url) and not has_credentials(args.profile))
     )
-    return Target(region=args.region, profile=args.profile, endpoint_url=url, emulated=emulated)
+    return Target(
+        region=args.region,
+        profile=args.profile,
+        endpoint_url=url,
+        emulated=emulated,
+        # a URL from the environment is botocore's to resolve, per service
+        endpoint_explicit=bool(args.endpoint_url),
+    )

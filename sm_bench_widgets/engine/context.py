@@ -269,7 +269,7 @@ class RunContext:
             "clients": trial.clients,
         }
         return Invoker(
-            self.target.client("sagemaker-runtime"),
+            self.target.runtime_client(max(trial.clients, self.config.cold_start_probes)),
             endpoint_name,
             self.sampler,
             labels,
