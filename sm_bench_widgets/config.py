@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +26,9 @@ from sm_bench_widgets.limits import (
 ENDPOINT_WAIT_TIMEOUT_S = 1800.0
 
 STRATEGIES = ("cost", "speed", "balanced")
+# Clients per trial are ceil(MaxConcurrency x multiplier): 10 x 200 is already 2000 threads.
+MAX_CLIENTS_MULTIPLIER = 10.0
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 SLA_PERCENTILES = (50, 90, 95, 99)
 
 
@@ -77,6 +84,7 @@ class BenchmarkConfig:
     pricing_overrides: dict[str, float] | None = None
     fetch_cloudwatch: bool = True
     endpoint_wait_timeout: float = ENDPOINT_WAIT_TIMEOUT_S
+    allow_pickle: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -86,27 +94,38 @@ class BenchmarkConfig:
         """Check every field; raise ``ConfigError`` on the first invalid one."""
         if not isinstance(self.model_name, str):
             raise ConfigError("model_name", self.model_name, "a SageMaker model name (str)")
+        if self.invoke_args_examples_file is not None and (
+            not isinstance(self.invoke_args_examples_file, str | os.PathLike)
+            or not str(self.invoke_args_examples_file)
+        ):
+            raise ConfigError(
+                "invoke_args_examples_file",
+                self.invoke_args_examples_file,
+                "the path of a JSON Lines (or, with allow_pickle, .pkl) file, or None",
+            )
         _int_list("memory_sizes", self.memory_sizes, allowed=MEMORY_SIZES)
         _int("stability_benchmark_invocations", self.stability_benchmark_invocations, 1)
         _int("stability_benchmark_error_thresh", self.stability_benchmark_error_thresh, 0)
         _bool("include_concurrency_benchmark", self.include_concurrency_benchmark)
-        if self.include_concurrency_benchmark:
-            _int_list(
-                "concurrency_benchmark_max_conc",
-                self.concurrency_benchmark_max_conc,
-                bounds=MAX_CONCURRENCY_RANGE,
-            )
+        # checked even when the concurrency benchmark is off: provisioned endpoints use it,
+        # and a value kept for later must not fail only once switched on
+        _int_list(
+            "concurrency_benchmark_max_conc",
+            self.concurrency_benchmark_max_conc,
+            bounds=MAX_CONCURRENCY_RANGE,
+        )
         _int("concurrency_benchmark_invocations", self.concurrency_benchmark_invocations, 1)
         mult = self.concurrency_num_clients_multiplier
         if (
             not isinstance(mult, list | tuple)
             or not mult
-            or not all(_is_number(m) and m > 0 for m in mult)
+            or not all(_is_number(m) and 0 < m <= MAX_CLIENTS_MULTIPLIER for m in mult)
         ):
             raise ConfigError(
                 "concurrency_num_clients_multiplier",
                 mult,
-                "a non-empty list of numbers > 0, e.g. [1, 1.5, 2]",
+                f"a non-empty list of numbers > 0 and <= {MAX_CLIENTS_MULTIPLIER:g}, "
+                "e.g. [1, 1.5, 2]",
             )
         self.concurrency_num_clients_multiplier = [float(m) for m in mult]
         _number("cold_start_delay", self.cold_start_delay, 0)
@@ -119,8 +138,24 @@ class BenchmarkConfig:
                 bounds=PROVISIONED_CONCURRENCY_RANGE,
                 allow_empty=True,
             )
-        else:
+            largest = max(self.concurrency_benchmark_max_conc)
+            for p in self.provisioned_concurrency:
+                if p > largest:
+                    raise ConfigError(
+                        "provisioned_concurrency",
+                        p,
+                        "values not above MaxConcurrency: at most the largest "
+                        f"concurrency_benchmark_max_conc ({largest})",
+                    )
+        elif self.provisioned_concurrency is None or self.provisioned_concurrency == []:
             self.provisioned_concurrency = []
+        else:
+            raise ConfigError(
+                "provisioned_concurrency",
+                self.provisioned_concurrency,
+                "a list of whole numbers from "
+                f"{PROVISIONED_CONCURRENCY_RANGE[0]} to {PROVISIONED_CONCURRENCY_RANGE[1]}",
+            )
         _bool("adaptive", self.adaptive)
         if not _is_number(self.precision) or not 0 < self.precision < 1:
             raise ConfigError(
@@ -155,6 +190,10 @@ class BenchmarkConfig:
             )
         if self.sla_ms is not None:
             _number("sla_ms", self.sla_ms, 0, strict=True)
+        if self.region is not None and (
+            not isinstance(self.region, str) or not REGION_PATTERN.match(self.region)
+        ):
+            raise ConfigError("region", self.region, "an AWS region name such as us-east-1")
         if self.max_error_rate is not None and (
             not _is_number(self.max_error_rate) or not 0 <= self.max_error_rate <= 1
         ):
@@ -206,11 +245,19 @@ class BenchmarkConfig:
                 "...",
                 "a list of InvokeEndpoint argument dicts, each with a 'Body'",
             )
-        if self.pricing_overrides is not None and not isinstance(self.pricing_overrides, dict):
+        if self.pricing_overrides is not None and (
+            not isinstance(self.pricing_overrides, dict)
+            or not all(
+                isinstance(k, str) and _is_number(v) and v >= 0
+                for k, v in self.pricing_overrides.items()
+            )
+        ):
             raise ConfigError(
                 "pricing_overrides", self.pricing_overrides, "a dict of price names to USD values"
             )
+        _bool("fetch_cloudwatch", self.fetch_cloudwatch)
         _number("endpoint_wait_timeout", self.endpoint_wait_timeout, 0, strict=True)
+        _bool("allow_pickle", self.allow_pickle)
 
     def require_runnable(self) -> None:
         """Check what a run needs beyond valid fields: a model and payload examples."""
@@ -244,16 +291,52 @@ class BenchmarkConfig:
     def from_dict(cls, data: dict[str, Any]) -> BenchmarkConfig:
         """Build from a dict, refusing unknown option names with the list of known ones."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        if not isinstance(data, dict):
+            raise ConfigError("config", data, "a dict of option names to values")
+        unknown = sorted((k for k in data if k not in known), key=str)
         if unknown:
+            name = unknown[0]
+            field_name = name if isinstance(name, str) and name.strip() else "option name"
+            value = data[name] if field_name == name else name
             raise ConfigError(
-                unknown[0], data[unknown[0]], f"an option name, one of: {', '.join(sorted(known))}"
+                field_name, value, f"an option name, one of: {', '.join(sorted(known))}"
             )
         return cls(**data)
 
 
+def check_result_folder(path: str | os.PathLike[str]) -> None:
+    """Raise ``ConfigError`` unless results can be written under ``path``.
+
+    The nearest existing folder on the way is probed with a temporary file (and nothing
+    else is created), so a read-only mount or a missing permission is found before a run.
+    """
+    field_name = "result_save_path"
+    allowed = "a folder this process can create files in"
+    target = os.path.abspath(os.fspath(path))
+    existing = target
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        raise ConfigError(field_name, os.fspath(path), f"{allowed}; {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(field_name, os.fspath(path), f"{allowed}; {existing}: {reason}") from None
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (not a bool): NaN and infinity are never a valid option."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _bool(name: str, value: Any) -> None:

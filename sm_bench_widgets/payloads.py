@@ -4,7 +4,7 @@ An example is a dict of ``InvokeEndpoint`` arguments without ``EndpointName`` (t
 sets it), e.g. ``{"Body": "1,2,3", "ContentType": "text/csv"}``. Files are JSON Lines, one
 example per line, the format of the ``sm-serverless-benchmarking`` toolkit; a binary body
 is written as ``{"Body": {"base64": "..."}}`` and read back as ``bytes``. Pickle files are
-read too, but only from a ``.pkl`` path the user names (see ``load_examples``).
+read too, but only when the caller allows it explicitly (see ``load_examples``).
 """
 
 from __future__ import annotations
@@ -126,18 +126,36 @@ def _short(value: Any, limit: int = 80) -> Any:
 
 
 # -- files ---------------------------------------------------------------------------------
-def load_examples(path: str | Path) -> list[dict[str, Any]]:
-    """Read and check examples from JSON Lines, or from a ``.pkl`` file the user names.
+def load_examples(path: str | Path, allow_pickle: bool = False) -> list[dict[str, Any]]:
+    """Read and check examples from JSON Lines, or from a ``.pkl`` file if ``allow_pickle``.
 
-    Any suffix other than ``.pkl`` is read as JSON Lines (as the seed toolkit did). A pickle
-    file is loaded only because the caller passed its path: unpickling runs code chosen by
-    whoever wrote the file, so never point this at a ``.pkl`` file you did not create or do
-    not trust. Prefer JSON Lines with ``{"base64": ...}`` bodies for binary data.
+    Any suffix other than ``.pkl`` is read as JSON Lines (as the seed toolkit did).
+    Unpickling runs code chosen by whoever wrote the file, so a ``.pkl`` file is refused
+    unless ``allow_pickle=True`` (CLI ``--allow-pickle``): pass it only for a file you
+    created or trust. Prefer JSON Lines with ``{"base64": ...}`` bodies for binary data.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(
+            FILE_FIELD, str(path), "a JSON Lines file, not a folder (e.g. folder/examples.jsonl)"
+        )
     if not p.is_file():
-        raise ConfigError(FILE_FIELD, str(path), "an existing .jsonl or .pkl file")
-    examples = _read_pickle(p) if p.suffix == ".pkl" else _read_jsonl(p)
+        raise ConfigError(FILE_FIELD, str(path), "an existing JSON Lines (.jsonl) file")
+    if p.suffix == ".pkl" and not allow_pickle:
+        raise ConfigError(
+            FILE_FIELD,
+            str(path),
+            "a JSON Lines file; a pickle file runs code when read, so it is read only with "
+            "allow_pickle=True (CLI --allow-pickle) and only if you trust who wrote it. "
+            "convert_invoke_args_to_jsonl writes a safe JSON Lines file, binary bodies "
+            "as base64",
+        )
+    try:
+        examples = _read_pickle(p) if p.suffix == ".pkl" else _read_jsonl(p)
+    except OSError as exc:
+        raise ConfigError(
+            FILE_FIELD, str(path), f"a readable file ({exc.strerror or exc})"
+        ) from None
     check_examples(examples)
     return examples
 
@@ -159,11 +177,20 @@ def _read_pickle(path: Path) -> list[dict[str, Any]]:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     examples: list[dict[str, Any]] = []
-    with path.open("r", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{path.name}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    where,
+                    f"<{len(raw)} bytes, not UTF-8 text>",
+                    'one JSON object per line, in UTF-8; give a binary body as {"Body": '
+                    '{"base64": "..."}} (convert_invoke_args_to_jsonl writes it so)',
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path.name}:{lineno}"
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:

@@ -177,7 +177,7 @@ class Traffic:
                 FIELD, value, "None, a Traffic (e.g. Traffic.rates(5, 40)) or its dict"
             )
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(value) - known)
+        unknown = sorted((k for k in value if k not in known), key=str)
         if unknown:
             raise ConfigError(
                 f"{FIELD}.{unknown[0]}", value[unknown[0]], f"one of {', '.join(sorted(known))}"

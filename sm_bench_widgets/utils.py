@@ -31,18 +31,22 @@ def convert_invoke_args_to_pkl(
 ) -> Path:
     """Write the examples to ``output_path/invoke_args_examples.pkl`` and return that path.
 
-    For data JSON cannot hold as text; note that pickle files are only safe to read when
-    you wrote them yourself (see ``read_example_args_file``).
+    Kept for the seed toolkit's users: reading the file back needs ``allow_pickle=True``
+    (a pickle runs code when read). ``convert_invoke_args_to_jsonl`` is the safe format,
+    binary bodies included.
     """
     return write_pickle(invoke_args_examples, _output_dir(output_path) / PKL_FILE_NAME)
 
 
-def read_example_args_file(example_args_file: str | Path) -> list[dict[str, Any]]:
-    """Read examples from a ``.pkl`` file or, for any other suffix, JSON Lines.
+def read_example_args_file(
+    example_args_file: str | Path, allow_pickle: bool = False
+) -> list[dict[str, Any]]:
+    """Read examples from JSON Lines or, with ``allow_pickle=True``, a ``.pkl`` file.
 
-    Reading a pickle runs code chosen by its author: only read ``.pkl`` files you trust.
+    Reading a pickle runs code chosen by its author, so it is refused unless allowed:
+    allow it only for ``.pkl`` files you wrote or trust.
     """
-    return load_examples(example_args_file)
+    return load_examples(example_args_file, allow_pickle)
 
 
 def _output_dir(output_path: str | Path) -> Path:

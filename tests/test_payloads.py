@@ -49,14 +49,33 @@ def test_jsonl_round_trip_keeps_binary_bodies(tmp_path):
 def test_pickle_round_trip(tmp_path):
     examples = [{"Body": BINARY, "ContentType": "application/x-image"}]
     path = write_pickle(examples, tmp_path / "ex.pkl")
-    assert load_examples(path) == examples
+    assert load_examples(path, allow_pickle=True) == examples
+
+
+def test_pickle_is_refused_unless_allowed_and_is_not_run(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps(_WritesAFile(str(marker))))
+    with pytest.raises(ConfigError, match=r"invoke_args_examples_file=.*allow_pickle=True"):
+        load_examples(path)
+    assert not marker.exists()  # refused before unpickling: no code ran
+
+
+class _WritesAFile:
+    """A pickle that creates a file when loaded, as a hostile one could run anything."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
 
 
 def test_pickle_of_wrong_type_is_refused(tmp_path):
     path = tmp_path / "bad.pkl"
     path.write_bytes(pickle.dumps({"Body": "x"}))
     with pytest.raises(ConfigError, match="list of dicts"):
-        load_examples(path)
+        load_examples(path, allow_pickle=True)
 
 
 def test_body_over_4mb_names_the_field_and_limit():
@@ -166,3 +185,17 @@ def test_sampler_refuses_bad_weights(weights):
         PayloadSampler([{"Body": "a"}, {"Body": "b"}, {"Body": "c"}], weights=weights)
     assert info.value.field == "payload_weights"
     assert "3 non-negative numbers" in str(info.value)
+
+
+def test_a_folder_as_payload_file_is_named_as_such(tmp_path):
+    with pytest.raises(ConfigError, match="not a folder") as info:
+        load_examples(tmp_path)
+    assert info.value.field == "invoke_args_examples_file"
+
+
+def test_raw_binary_body_in_jsonl_asks_for_base64(tmp_path):
+    path = tmp_path / "ex.jsonl"
+    path.write_bytes(b'{"Body": "1"}\n{"Body": "\x89PNG\xff\xfe\x00"}\n')
+    with pytest.raises(ConfigError, match=r'\{"base64": "\.\.\."\}') as info:
+        load_examples(path)
+    assert info.value.field == "ex.jsonl:2"

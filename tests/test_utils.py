@@ -34,7 +34,9 @@ def test_pkl_round_trip_with_binary(tmp_path):
     examples = [{"Body": b"\x89PNG\r\n\x1a\n\x00", "ContentType": "image/png"}]
     path = convert_invoke_args_to_pkl(examples, output_path=str(tmp_path / "new"))
     assert path.name == "invoke_args_examples.pkl"
-    assert read_example_args_file(path) == examples
+    assert read_example_args_file(path, allow_pickle=True) == examples
+    with pytest.raises(ConfigError, match="allow_pickle"):
+        read_example_args_file(path)
 
 
 def test_binary_body_survives_jsonl(tmp_path):

@@ -9,6 +9,7 @@ recommendation; a failure exits non-zero with a one-line reason.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -178,6 +179,14 @@ def add_benchmark_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="do not fetch CloudWatch metrics",
     )
+    parser.add_argument(
+        "--allow-pickle",
+        "--allow_pickle",
+        dest="allow_pickle",
+        action="store_true",
+        default=None,
+        help="read a .pkl INVOKE_ARGS_FILE (unpickling runs code: only a file you trust)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -192,7 +201,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         value = getattr(args, dest, None)
         if value is not None:
             fields[dest] = value
-    for dest in ("include_concurrency_benchmark", "fetch_cloudwatch"):
+    for dest in ("include_concurrency_benchmark", "fetch_cloudwatch", "allow_pickle"):
         if getattr(args, dest, None) is not None:
             fields[dest] = getattr(args, dest)
     if args.adaptive is not None:
@@ -203,6 +212,41 @@ def config_from_args(args: argparse.Namespace) -> Any:
     if args.region:
         fields["region"] = args.region
     return BenchmarkConfig.from_dict(fields)
+
+
+def parse_config(argv: list[str]) -> Any:
+    """The ``BenchmarkConfig`` that ``sm-bench run ARGV`` describes.
+
+    The parser's own refusals (a missing argument, a value of the wrong type, an unknown
+    option) come as ``ConfigError`` too, naming the option, as the command prints them.
+    """
+    parser = argparse.ArgumentParser(prog="sm-bench")
+    register(parser.add_subparsers(dest="command"))
+    run_parser = parser._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    run_parser.error = _raise_config_error  # type: ignore[method-assign]
+    args = run_parser.parse_args(argv)
+    return config_from_args(args)
+
+
+def _raise_config_error(message: str) -> None:
+    """An argparse error as ``ConfigError`` naming the option (its first spelling)."""
+    head, _, reason = message.partition(": ")
+    if head.startswith("argument "):
+        option = head.removeprefix("argument ").split("/")[0]
+        bad = re.fullmatch(r"invalid (\w+) value: '(.*)'", reason, re.DOTALL)
+        if bad:
+            kind = {"int": "a whole number", "float": "a number"}.get(bad[1], f"a {bad[1]}")
+            raise ConfigError(option, bad[2], kind)
+        raise ConfigError(option, None, reason)
+    if head == "the following arguments are required":
+        raise ConfigError(reason.split(", ")[0], None, "a value: it is required")
+    if head == "unrecognized arguments":
+        raise ConfigError(
+            "arguments",
+            reason,
+            "MODEL_NAME, INVOKE_ARGS_FILE and options of sm-bench run (see --help)",
+        )
+    raise ConfigError("arguments", None, message)
 
 
 def _on_off(name: str, value: str) -> bool:

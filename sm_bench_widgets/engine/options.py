@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.config import BenchmarkConfig, ConfigError, check_result_folder
 from sm_bench_widgets.engine.plan import check_provisioned
 from sm_bench_widgets.payloads import PayloadSampler, load_examples
 
@@ -48,7 +50,7 @@ def load_payloads(config: BenchmarkConfig, seed: int | None = None) -> PayloadSa
     if config.invoke_args_examples is not None:
         examples = config.invoke_args_examples  # PayloadSampler checks them
     else:
-        examples = load_examples(config.invoke_args_examples_file)
+        examples = load_examples(config.invoke_args_examples_file, config.allow_pickle)
     return PayloadSampler(examples, config.payload_weights, seed=seed)
 
 
@@ -61,7 +63,32 @@ def check_config(config: BenchmarkConfig, runnable: bool = True) -> None:
     check_provisioned(config)
 
 
+def with_region(config: BenchmarkConfig, target: Target) -> Target:
+    """``target`` with the run's region, or ``ConfigError`` when none is configured.
+
+    On AWS a region is never guessed: the calls would create endpoints somewhere the user
+    does not look. An endpoint URL (the emulator) needs none; ``config.region`` fills in
+    a target that has none.
+    """
+    if target.region or target.endpoint_url or target.emulated:
+        return target
+    if config.region:
+        return dataclasses.replace(target, region=config.region)
+    import boto3
+
+    if boto3.session.Session(profile_name=target.profile).region_name:
+        return target
+    raise ConfigError(
+        "region",
+        None,
+        "an AWS region such as us-east-1: --region (region= in Python), AWS_REGION or "
+        "AWS_DEFAULT_REGION, or region in the profile's ~/.aws/config section",
+    )
+
+
 def prepare(config: BenchmarkConfig, seed: int | None = None) -> PayloadSampler:
     """Every check a run needs before any AWS call; returns the payload sampler."""
     check_config(config)
-    return load_payloads(config, seed)
+    sampler = load_payloads(config, seed)
+    check_result_folder(config.result_save_path)
+    return sampler

@@ -21,7 +21,7 @@ from typing import Any
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import TOOL_TAG_KEY, TOOL_TAG_VALUE, check_model
 from sm_bench_widgets.config import BenchmarkConfig
-from sm_bench_widgets.engine.options import new_run_id, prepare
+from sm_bench_widgets.engine.options import new_run_id, prepare, with_region
 from sm_bench_widgets.jobs import s3 as s3paths
 from sm_bench_widgets.jobs import sdk
 from sm_bench_widgets.jobs.bundle import build_code
@@ -63,7 +63,7 @@ def launch_job(
     job.validate()
     sdk.require_sdk()
     sampler = prepare(config)
-    target = target or Target.from_environment()
+    target = with_region(config, target or Target.from_environment())
     check_model(target, config.model_name)
     session = sdk.sdk_session(target)
     job = replace(
