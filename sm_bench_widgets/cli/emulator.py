@@ -14,6 +14,7 @@ sm-bench-widgets local SageMaker Serverless emulator
   Results measured against it are EMULATED, not AWS measurements.
   Serving sagemaker, sagemaker-runtime, cloudwatch, s3 and sts at {url}
   (time scale {scale:g}, account {account}); demo models: {models}
+  Serverless quotas: total MaxConcurrency {max_concurrency}, endpoints {max_endpoints}{faults}
 
 Point any boto3 program at it:
   export AWS_ENDPOINT_URL={url}
@@ -48,8 +49,49 @@ def register(subparsers: Any) -> None:
         default=None,
         help="seconds (emulated) before an idle instance is reclaimed",
     )
+    parser.add_argument(
+        "--account-max-concurrency",
+        type=_count,
+        default=200,
+        metavar="N",
+        help="the account's quota of total MaxConcurrency over all serverless endpoints "
+        "(AWS's default 200; new accounts have been reported at 10)",
+    )
+    parser.add_argument(
+        "--account-max-endpoints",
+        type=_count,
+        default=50,
+        metavar="N",
+        help="the account's quota of serverless endpoint variants (AWS's default 50)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="OPERATION=CODE[:COUNT]",
+        help="answer OPERATION ('*': any but InvokeEndpoint) with the AWS error CODE "
+        "(ThrottlingException, InternalFailure, ServiceUnavailable, ExpiredTokenException, "
+        "ResourceLimitExceeded, ... or EndpointFailed), COUNT times (default 1, 'always'); "
+        "repeatable. Faults can also be set over HTTP at /_sm_bench/faults",
+    )
     parser.set_defaults(func=run)
     one_line_errors(parser)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def _fault(text: str) -> Any:
+    from sm_bench_widgets.emulator.faults import Fault, FaultError
+
+    try:
+        return Fault.from_option(text)
+    except FaultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -73,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
         demo_models=not args.no_demo_models,
         seed=args.seed,
         idle_timeout=args.idle_timeout or DEFAULT_IDLE_TIMEOUT_S,
+        account_max_concurrency=args.account_max_concurrency,
+        account_max_endpoints=args.account_max_endpoints,
     )
+    for fault in args.fault:
+        emulator.faults.add(fault)
     try:
         emulator.start()
     except OSError as exc:
@@ -88,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
                 scale=emulator.time_scale,
                 account=emulator.account,
                 models=models,
+                max_concurrency=emulator.quotas.max_concurrency,
+                max_endpoints=emulator.quotas.max_endpoints,
+                faults=f"; {len(args.fault)} fault(s) set" if args.fault else "",
             ),
             flush=True,
         )

@@ -10,6 +10,10 @@ instances (provisioned ones warm, the rest cold on first use) while the old ones
 then switches and drains the old ones; UpdateEndpointWeightsAndCapacities changes
 MaxConcurrency and ProvisionedConcurrency of the running instances in place. An update
 that fails rolls back: the endpoint is ``InService`` as before, with a ``FailureReason``.
+
+Creation and updates are admitted against the account's serverless quotas first
+(``quotas``): past one, the request fails with ``ResourceLimitExceeded``. An injected
+creation failure (``faults``) makes a new endpoint ``Failed`` with the fault's reason.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from moto.core.utils import utcnow
@@ -25,6 +29,7 @@ from moto.core.utils import utcnow
 from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.deployments import ConfigSnapshot
+from sm_bench_widgets.emulator.faults import FaultBook
 from sm_bench_widgets.emulator.moto_state import (
     NotServerless,
     config_snapshot,
@@ -33,6 +38,7 @@ from sm_bench_widgets.emulator.moto_state import (
     variant_state,
 )
 from sm_bench_widgets.emulator.pool import EndpointPool
+from sm_bench_widgets.emulator.quotas import AccountQuotas
 from sm_bench_widgets.emulator.registry import CannotHost
 from sm_bench_widgets.emulator.runtimes import StartFailed
 
@@ -40,10 +46,19 @@ from sm_bench_widgets.emulator.runtimes import StartFailed
 class EndpointLifecycle:
     """Drives endpoints through Creating/Updating to InService/Failed; tears pools down."""
 
-    def __init__(self, dataplane: DataPlane, clock: Clock, creation_delay_s: float):
+    def __init__(
+        self,
+        dataplane: DataPlane,
+        clock: Clock,
+        creation_delay_s: float,
+        quotas: AccountQuotas | None = None,
+        faults: FaultBook | None = None,
+    ):
         self.dataplane = dataplane
         self.clock = clock
         self.creation_delay_s = creation_delay_s
+        self.quotas = quotas or AccountQuotas()
+        self.faults = faults or FaultBook()
         self._stopping = threading.Event()
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -52,6 +67,36 @@ class EndpointLifecycle:
         self._install_lock = threading.Lock()
 
     # -- requests --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def admitting(self, region: str, params: dict[str, Any]) -> Iterator[None]:
+        """Hold the account's quotas while a CreateEndpoint is carried out; raise
+        ``RequestError`` (ResourceLimitExceeded) first when it would pass one."""
+        backend = sagemaker_backend(self.dataplane.account, region)
+        name = params.get("EndpointName")
+        config = backend.endpoint_configs.get(params.get("EndpointConfigName"))
+        if not isinstance(name, str) or config is None or name in backend.endpoints:
+            yield  # moto refuses it with its own error
+            return
+        new = ConfigSnapshot.of(config.endpoint_config_name, config.production_variants or [])
+        with self.quotas.admitting(region, lambda: self._holdings(region), name, new):
+            yield
+
+    def _holdings(self, region: str) -> dict[str, ConfigSnapshot | None]:
+        """What each endpoint of ``region`` runs now (None when that cannot be told)."""
+        out: dict[str, ConfigSnapshot | None] = {}
+        for name, endpoint in list(
+            sagemaker_backend(self.dataplane.account, region).endpoints.items()
+        ):
+            try:
+                out[name] = self.dataplane.snapshot_of(region, endpoint)
+            except NotServerless:
+                out[name] = None
+        return out
+
+    def _admit_update(self, region: str, name: str, snapshot: ConfigSnapshot) -> None:
+        with self.quotas.admitting(region, lambda: self._holdings(region), name, snapshot):
+            self.quotas.reserve(region, name, snapshot)
+
     def endpoint_created(self, region: str, name: str) -> None:
         """moto just created endpoint ``name``: snapshot its config, mark it Creating."""
         backend = sagemaker_backend(self.dataplane.account, region)
@@ -62,17 +107,22 @@ class EndpointLifecycle:
         self.dataplane.snapshots.put(region, name, snapshot)
         endpoint.endpoint_status = "Creating"
         endpoint.failure_reason = None
-        self._run(_creator_name(name), self._bring_up, region, name, endpoint, snapshot)
+        injected = self.faults.creation_failure(name)
+        self._run(_creator_name(name), self._bring_up, region, name, endpoint, snapshot, injected)
 
     def endpoint_updated(self, region: str, name: str, snapshot: ConfigSnapshot) -> None:
-        """UpdateEndpoint was accepted: mark it Updating and switch it to ``snapshot``."""
+        """UpdateEndpoint was asked: admit it against the quotas (``RequestError``), mark it
+        Updating and switch it to ``snapshot``."""
         endpoint = sagemaker_backend(self.dataplane.account, region).endpoints[name]
+        self._admit_update(region, name, snapshot)
         _mark_updating(endpoint)
         self._run(_updater_name(name), self._switch, region, name, endpoint, snapshot)
 
     def capacity_updated(self, region: str, name: str, snapshot: ConfigSnapshot) -> None:
-        """UpdateEndpointWeightsAndCapacities was accepted: apply ``snapshot`` in place."""
+        """UpdateEndpointWeightsAndCapacities was asked: admit it against the quotas
+        (``RequestError``) and apply ``snapshot`` in place."""
         endpoint = sagemaker_backend(self.dataplane.account, region).endpoints[name]
+        self._admit_update(region, name, snapshot)
         _mark_updating(endpoint)
         self._run(_updater_name(name), self._resize, region, name, endpoint, snapshot)
 
@@ -85,6 +135,7 @@ class EndpointLifecycle:
         """moto just deleted endpoint ``name``: stop its instances."""
         with self._install_lock:
             self.dataplane.drop_pool(region, name)
+        self.quotas.release(region, name)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Abandon endpoints still being created or updated."""
@@ -148,9 +199,19 @@ class EndpointLifecycle:
         current = sagemaker_backend(self.dataplane.account, region).endpoints.get(name)
         return current is endpoint and not self._stopping.is_set()
 
-    def _bring_up(self, region: str, name: str, endpoint: Any, snapshot: ConfigSnapshot) -> None:
+    def _bring_up(
+        self,
+        region: str,
+        name: str,
+        endpoint: Any,
+        snapshot: ConfigSnapshot,
+        injected: str | None = None,
+    ) -> None:
         started = time.monotonic()
-        pool, reason = self._start_pool(region, endpoint, snapshot)
+        if injected is not None:
+            pool, reason = None, injected
+        else:
+            pool, reason = self._start_pool(region, endpoint, snapshot)
         self._wait_delay(started)
         with self._install_lock:
             current = self._still_current(region, name, endpoint)
@@ -167,6 +228,12 @@ class EndpointLifecycle:
         endpoint.last_modified_time = utcnow()
 
     def _switch(self, region: str, name: str, endpoint: Any, snapshot: ConfigSnapshot) -> None:
+        try:
+            self._switch_to(region, name, endpoint, snapshot)
+        finally:
+            self.quotas.release(region, name)
+
+    def _switch_to(self, region: str, name: str, endpoint: Any, snapshot: ConfigSnapshot) -> None:
         started = time.monotonic()
         pool, reason = self._start_pool(region, endpoint, snapshot)
         self._wait_delay(started)
@@ -185,6 +252,12 @@ class EndpointLifecycle:
         _finish_update(endpoint, reason, "InService" if rolled_back else "Failed")
 
     def _resize(self, region: str, name: str, endpoint: Any, snapshot: ConfigSnapshot) -> None:
+        try:
+            self._resize_to(region, name, endpoint, snapshot)
+        finally:
+            self.quotas.release(region, name)
+
+    def _resize_to(self, region: str, name: str, endpoint: Any, snapshot: ConfigSnapshot) -> None:
         started = time.monotonic()
         reason = None
         pool = self.dataplane.pool_of(region, name)

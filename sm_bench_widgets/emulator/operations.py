@@ -23,7 +23,15 @@ NOT_SUPPORTED = "is not supported by the local emulator"
 # moto's words for an action it lacks (its other NotImplementedErrors say more, and are kept)
 MOTO_NOT_IMPLEMENTED = re.compile(r"^The \w+ action has not been implemented$")
 # the services the emulator serves with a list of operations (S3 is moto's as a whole)
-LISTED_SERVICES = ("sagemaker", "sagemaker-runtime", "cloudwatch", "logs", "sts", "iam")
+LISTED_SERVICES = (
+    "sagemaker",
+    "sagemaker-runtime",
+    "cloudwatch",
+    "logs",
+    "sts",
+    "iam",
+    "service-quotas",
+)
 _PROCESSING = "runs locally: one process per host (see the README)"
 OWN: dict[str, dict[str, str]] = {
     "sagemaker": {
@@ -31,13 +39,16 @@ OWN: dict[str, dict[str, str]] = {
         "by moto",
         "CreateEndpoint": "Creating, then InService (provisioned instances started warm) or "
         "Failed with a FailureReason; the endpoint config is copied, so deleting it later "
-        "does not affect the endpoint",
+        "does not affect the endpoint; ResourceLimitExceeded past the account's serverless "
+        "quotas",
         "UpdateEndpoint": "Updating, then InService on the new config: its instances start "
         "(provisioned ones warm, the rest cold on first use), the old ones are drained; a "
-        "failed update rolls back with a FailureReason",
+        "failed update rolls back with a FailureReason; ResourceLimitExceeded when it would "
+        "raise capacity past the account's serverless quotas",
         "UpdateEndpointWeightsAndCapacities": "ServerlessUpdateConfig (MaxConcurrency, "
         "ProvisionedConcurrency) checked and applied in place, Updating then InService; "
-        "DesiredWeight and DesiredInstanceCount are ignored",
+        "DesiredWeight and DesiredInstanceCount are ignored; ResourceLimitExceeded when it "
+        "would raise MaxConcurrency past the account's serverless quotas",
         "DeleteEndpoint": "instances stopped",
         "DescribeEndpoint": "moto's answer without the empty structures SageMaker leaves out",
         "DescribeEndpointConfig": "moto's answer without the empty structures SageMaker leaves out",
@@ -50,6 +61,16 @@ OWN: dict[str, dict[str, str]] = {
     "sagemaker-runtime": {
         "InvokeEndpoint": "the serverless data plane: one request per instance, cold starts, "
         "MaxConcurrency throttling, memory limits, the 4 MB and 60 s limits, metrics",
+    },
+    "service-quotas": {
+        op: "the emulator's serverless quotas (service code sagemaker): total concurrency "
+        "(L-96300102) and serverless endpoints"
+        for op in (
+            "GetServiceQuota",
+            "GetAWSDefaultServiceQuota",
+            "ListServiceQuotas",
+            "ListAWSDefaultServiceQuotas",
+        )
     },
     "cloudwatch": {
         "GetMetricData": "moto's, with percentile statistics (p50, p99.9, ...)",

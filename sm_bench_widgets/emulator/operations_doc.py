@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sm_bench_widgets.emulator.faults import ENDPOINT_FAILED, KNOWN
 from sm_bench_widgets.emulator.operations import NOT_SUPPORTED, OWN, REFUSED, catalogue
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "emulator-operations.md"
@@ -103,6 +104,14 @@ MESSAGES: tuple[tuple[str, str, str], ...] = (
         "no AWS source",
     ),
     (
+        "The account-level service limit '<quota name>' is <n>, with current utilization of "
+        "<used> and a request delta of <delta>. Please contact AWS support to request an "
+        "increase for this limit.",
+        "ResourceLimitExceeded of CreateEndpoint and updates past a serverless quota",
+        "AWS's wording for its instance quotas (aws/amazon-sagemaker-examples#307, "
+        "awsdocs/amazon-sagemaker-developer-guide#70); the serverless one is not reported",
+    ),
+    (
         f"<Operation> {NOT_SUPPORTED}.",
         "an operation the emulator does not serve (ValidationException, HTTP 400)",
         "the emulator's own; AWS answers an unknown operation with UnknownOperationException",
@@ -132,6 +141,31 @@ def render() -> str:
         "emulator is an InternalFailure (HTTP 500). S3 is moto's S3 as a whole; what moto's "
         "S3 lacks is refused with NotImplemented (HTTP 400). Other services are answered by "
         "moto where it has them.",
+        "",
+    ]
+    lines += [
+        "## Account quotas and injected faults",
+        "",
+        "The emulator's account has AWS's two serverless quotas per region, counting every "
+        "serverless endpoint whichever tool made it: `sm-bench emulator "
+        "--account-max-concurrency N` (total MaxConcurrency of all serverless endpoints, "
+        "default 200; new AWS accounts have been reported at 10) and "
+        "`--account-max-endpoints N` (serverless endpoint variants, default 50), "
+        "`LocalServerless(account_max_concurrency=..., account_max_endpoints=...)` from "
+        "Python. CreateEndpoint, UpdateEndpoint and UpdateEndpointWeightsAndCapacities that "
+        "would pass one fail with ResourceLimitExceeded (HTTP 400); the Service Quotas API "
+        "answers the values.",
+        "",
+        "Faults make chosen requests fail as AWS fails them: `--fault OPERATION=CODE[:COUNT]` "
+        "(repeatable; OPERATION `*` is any operation but InvokeEndpoint, COUNT a number or "
+        "`always`), or over HTTP at `/_sm_bench/faults` on the emulator's URL: POST "
+        '`{"operation": "CreateEndpoint", "code": "ThrottlingException", "count": 2, '
+        '"skip": 0, "endpoint": "<name prefix>", "status": 400, "message": "..."}` '
+        "(or a list), GET lists them with how often each fired, DELETE clears them. Known "
+        "codes get AWS's status: "
+        + ", ".join(f"{c} ({s})" for c, (s, _) in KNOWN.items() if c != ENDPOINT_FAILED)
+        + f"; {ENDPOINT_FAILED} lets CreateEndpoint succeed and "
+        "makes the endpoint Failed with the fault's message as its FailureReason.",
         "",
     ]
     for service, groups in catalogue().items():

@@ -25,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from sm_bench_widgets.emulator import cw_percentiles, moto_adapter
 from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
+from sm_bench_widgets.emulator.faults import FaultBook
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.processing import ProcessingJobs
 from sm_bench_widgets.emulator.processing.service import (
@@ -32,6 +33,7 @@ from sm_bench_widgets.emulator.processing.service import (
     MIN_STOP_GRACE_S,
 )
 from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile
+from sm_bench_widgets.emulator.quotas import AccountQuotas
 from sm_bench_widgets.emulator.registry import ModelRegistry
 from sm_bench_widgets.emulator.wsgi import EmulatorApp
 
@@ -91,6 +93,8 @@ class LocalServerless:
         seed: int | None = None,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
         creation_delay: float = DEFAULT_CREATION_DELAY_S,
+        account_max_concurrency: int = AccountQuotas.max_concurrency,
+        account_max_endpoints: int = AccountQuotas.max_endpoints,
     ):
         self.host = host
         self.port = int(port)
@@ -102,6 +106,9 @@ class LocalServerless:
         self.idle_timeout = float(idle_timeout)
         self.creation_delay = float(creation_delay)
         self.demo_models = demo_models
+        # the account's serverless quotas, and the faults to inject (see ``faults``)
+        self.quotas = AccountQuotas(account_max_concurrency, account_max_endpoints)
+        self.faults = FaultBook()
         self.registry = ModelRegistry()
         self.account: str | None = None
         self._server: BaseWSGIServer | None = None
@@ -164,7 +171,9 @@ class LocalServerless:
         self.dataplane = DataPlane(
             self.account, self.registry, self.clock, self.seed, self.idle_timeout
         )
-        self.lifecycle = EndpointLifecycle(self.dataplane, self.clock, self.creation_delay)
+        self.lifecycle = EndpointLifecycle(
+            self.dataplane, self.clock, self.creation_delay, self.quotas, self.faults
+        )
         self.processing = ProcessingJobs(
             self.account,
             lambda: self.endpoint_url,

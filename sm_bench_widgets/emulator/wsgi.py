@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationNotFoundError
 
-from sm_bench_widgets.emulator import errors, operations
+from sm_bench_widgets.emulator import errors, faults, operations, quotas
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.moto_state import sagemaker_backend
@@ -105,6 +105,20 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
         path = environ.get("PATH_INFO", "")
+        if path == faults.CONTROL_PATH:
+            status, answer = self.lifecycle.faults.control(
+                environ.get("REQUEST_METHOD", "GET"), read_body(environ)
+            )
+            body = json.dumps(answer).encode()
+            start_response(
+                f"{status} {'OK' if status == 200 else 'Error'}",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        operation, endpoint = faults.request_operation(environ, read_body(environ))
+        fault = self.lifecycle.faults.take(operation, endpoint) if operation else None
+        if fault is not None:
+            return _refusal(start_response, faults.refusal(environ, read_body(environ), fault))
         match = INVOKE_PATH.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self._invoke(environ, start_response, unquote(match.group(1)))
@@ -114,7 +128,22 @@ class EmulatorApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("SageMaker."):
             return self._sagemaker_control(environ, start_response, target.split(".", 1)[1])
+        if target.startswith(quotas.TARGET_PREFIX) and target.split(".", 1)[1] in quotas.ANSWERED:
+            return self._service_quotas(environ, start_response, target.split(".", 1)[1])
         return self.moto_app(environ, start_response)
+
+    def _service_quotas(
+        self, environ: dict[str, Any], start_response: StartResponse, action: str
+    ) -> Iterable[bytes]:
+        """The emulator's serverless quotas, through the Service Quotas API."""
+        params = _json_params(environ)
+        if params is None:
+            return _json_error(start_response, "SerializationException", "invalid JSON body")
+        try:
+            answer = self.lifecycle.quotas.answer(action, region_of(environ), self.account, params)
+        except RequestError as exc:
+            return _json_error(start_response, exc.code, exc.message)
+        return _json_answer(start_response, answer)
 
     # -- data plane ------------------------------------------------------------------
     def _invoke(
@@ -183,7 +212,15 @@ class EmulatorApp:
                 else start_response(status, headers)
             )
 
-        response = self.moto_app(environ, capture)
+        try:
+            with (
+                self.lifecycle.admitting(region, params)
+                if action == "CreateEndpoint" and isinstance(params, dict)
+                else contextlib.nullcontext()
+            ):
+                response = self.moto_app(environ, capture)
+        except RequestError as exc:
+            return _json_error(start_response, exc.code, exc.message)
         if name and captured.get("status", "").startswith("200"):
             if action == "CreateEndpoint":
                 self.lifecycle.endpoint_created(region, name)
