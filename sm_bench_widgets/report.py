@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from sm_bench_widgets import __version__
 from sm_bench_widgets import charts as chart_builders
+from sm_bench_widgets.result.render import overview_display
 from sm_bench_widgets.templating import render
 
 CHART_MODES = ("vega", "svg")
@@ -130,6 +131,7 @@ def render_report(result: Any, charts: str = "vega") -> str:
         _cloudwatch_series(result.cloudwatch) if not result.cloudwatch.empty else pd.DataFrame()
     )
     tables = {
+        "trials": _table(overview_display(result), "No trials."),
         "stability": _table(result.stability, "No stability trials."),
         "concurrency": _table(result.concurrency, "No concurrency trials."),
         "cold_starts": _table(result.cold_starts, "No cold starts were recorded."),

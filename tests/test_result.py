@@ -362,12 +362,30 @@ def test_repr_html_escapes_html_special_characters():
     assert "&lt;script&gt;x&lt;/script&gt;&amp;" in text
 
 
-def test_overview_merges_counts_and_costs(result):
-    table = result.overview().set_index(["memory_size", "max_concurrency"])
-    assert table.loc[(1024, 1), "invocations"] == 21
-    assert table.loc[(2048, 2), "invocations"] == 40
-    assert table.loc[(2048, 2), "error_rate"] == pytest.approx(0.25)
-    assert math.isfinite(table.loc[(2048, 1), "cost_per_1m_usd"])
+def test_overview_has_a_row_per_trial_with_throttles_apart_from_errors(result):
+    table = result.overview().set_index("trial_id")
+    assert list(table.index) == ["s1024", "s2048", "c2-2", "c2-4"]
+    assert table.loc["s1024", "invocations"] == 21 and table.loc["s1024", "errors"] == 1
+    assert table.loc["s1024", "error_rate"] == pytest.approx(1 / 21)
+    # the trial at 4 clients on max concurrency 2 is throttled on purpose: no error in that
+    c24 = table.loc["c2-4"]
+    assert (c24["clients"], c24["invocations"], c24["errors"], c24["throttled"]) == (4, 20, 0, 10)
+    assert c24["error_rate"] == 0 and c24["throttle_rate"] == pytest.approx(0.5)
+    assert table.loc["c2-2", "p90_ms"] == pytest.approx(45) and c24["p90_ms"] == pytest.approx(60)
+    assert math.isfinite(table.loc["s2048", "cost_per_1m_usd"])
+    assert table.loc["c2-2", "pick"] == "recommended" and table.loc["s1024", "pick"] == "runner-up"
+
+
+def test_the_headline_quotes_a_row_of_the_table(result):
+    rec = result.recommendation
+    row = result.overview().set_index("pick").loc["recommended"]
+    assert (row["memory_size"], row["max_concurrency"], row["clients"]) == (2048, 2, 2)
+    assert (row["p50_ms"], row["p90_ms"]) == (rec.p50_ms, rec.p90_ms)
+    assert row["cost_per_1m_usd"] == rec.cost_per_1m_usd
+    shown = result.summary_text()
+    line = next(x for x in shown.splitlines() if x.rstrip().endswith("recommended"))
+    assert f"{rec.p50_ms:.1f}" in line and f"{rec.p90_ms:.1f}" in line
+    assert f"{rec.cost_per_1m_usd:.4f}" in line
 
 
 # -- end to end ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,15 @@ class Recommendation:
     formula: str = ""
     ties: list[str] = field(default_factory=list)
     billed_from: str = ROUND_TRIP
+    rule_detail: str = ""
+    trial_id: str = ""
+    clients: int = 1
+    not_measured: list[str] = field(default_factory=list)
+
+    @property
+    def rule_formula(self) -> str:
+        """The rule in full for those who want it: how each stage ranks, then the formula."""
+        return " ".join(t for t in (self.rule_detail, f"Formula: {self.formula}.") if t)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (runner-up nested), for JSON and reports."""
@@ -79,12 +89,25 @@ class Recommendation:
         return f"<Recommendation {self.headline()}{runner}>"
 
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
+        items = "".join(f"<li>{text_html(r)}</li>" for r in self.reasons)
+        missing = "".join(f"<li>{text_html(r)}</li>" for r in self.not_measured)
+        missing = f"<p><b>Not measured:</b></p><ul>{missing}</ul>" if missing else ""
         return (
-            f"<div><b>{html.escape(self.headline())}</b>"
-            f"<p><i>Rule:</i> {html.escape(self.rule)}</p>"
-            f"<p><i>Formula:</i> <code>{html.escape(self.formula)}</code></p><ul>{items}</ul></div>"
+            f'<div class="{NO_MATH}"><b>{text_html(self.headline())}</b>'
+            f"<p>{text_html(self.rule)}</p>{missing}<ul>{items}</ul>"
+            f"<details><summary>The rule in full</summary><p>{text_html(self.rule_detail)}</p>"
+            f"<p>Formula: <code>{text_html(self.formula)}</code></p></details></div>"
         )
+
+
+# Classes that tell MathJax (JupyterLab, Notebook) to leave an element's text alone, so a
+# "$" in a figure is not read as the start of LaTeX.
+NO_MATH = "tex2jax_ignore mathjax_ignore"
+
+
+def text_html(text: str) -> str:
+    """``text`` escaped for HTML, with ``$`` as ``&#36;`` so no Markdown or LaTeX reads it."""
+    return html.escape(text).replace("$", "&#36;")
 
 
 def _billed_text(billed_from: str) -> str:
@@ -143,9 +166,10 @@ def _money(per_1m: float) -> str:
     return f"${per_1m:.4f} per 1M invocations" if math.isfinite(per_1m) else "no cost figure"
 
 
-def _cost_row(
+def cost_row(
     cost_df: pd.DataFrame | None, memory: int, max_conc: int, provisioned: int
 ) -> pd.Series | None:
+    """The cost row a configuration is judged by (its own, else its memory size's first)."""
     if cost_df is None or not len(cost_df):
         return None
     same = cost_df[
@@ -162,7 +186,7 @@ def _candidate(
 ) -> _Candidate:
     memory, max_conc = int(row["memory_size"]), int(row["max_concurrency"])
     provisioned = _whole(row.get("provisioned_concurrency"), 0)
-    cost = _cost_row(cost_df, memory, max_conc, provisioned)
+    cost = cost_row(cost_df, memory, max_conc, provisioned)
     column = f"p{sla_percentile or 90}_ms"
     return _Candidate(
         memory_size=memory,
@@ -412,6 +436,7 @@ def _to_recommendation(
     c: _Candidate,
     strategy: str,
     ranking: _Ranking,
+    plain: str,
     reasons: list[str],
     runner_up: Recommendation | None = None,
     ties: list[str] | None = None,
@@ -425,12 +450,47 @@ def _to_recommendation(
         p99_ms=c.p99,
         cost_per_1m_usd=c.cost_1m,
         strategy=strategy,
-        rule=ranking.rule,
+        rule=plain,
         reasons=reasons,
         runner_up=runner_up,
         formula=ranking.formula,
         ties=list(ties or []),
         billed_from=c.billed_from,
+        rule_detail=ranking.rule,
+        trial_id=str(c.row.get("trial_id") or ""),
+        clients=c.clients,
+    )
+
+
+def plain_rule(
+    strategy: str,
+    weight: float,
+    sla_percentile: int | None = None,
+    sla_ms: float | None = None,
+    max_error_rate: float | None = None,
+) -> str:
+    """The rule in one sentence without jargon (``formula`` and the detail say it exactly)."""
+    limits = []
+    if sla_ms is not None:
+        limits.append(f"p{sla_percentile} latency at most {sla_ms:g} ms")
+    if max_error_rate is not None:
+        limits.append(f"error rate at most {max_error_rate:.1%}")
+    among = (
+        f"among the configurations that met your limits ({', '.join(limits)})"
+        if limits
+        else "among the configurations measured"
+    )
+    if strategy == "cost":
+        return f"Recommended as the cheapest per invocation {among}."
+    if strategy == "speed":
+        return f"Recommended as the fastest (lowest p90 latency) {among}."
+    if weight == 0.5:
+        balance = "counting the two equally"
+    else:
+        balance = f"counting latency {weight:.0%} and cost {1 - weight:.0%}"
+    return (
+        f"Recommended as the best trade-off between latency (p90) and cost per invocation "
+        f"{among}, {balance}."
     )
 
 
@@ -489,6 +549,7 @@ def recommend_or_reason(
     if summary_df is None or not len(summary_df):
         return None, "No trial results to recommend from."
     constraints = _constraints_text(sla_percentile, sla_ms, max_error_rate)
+    plain = plain_rule(strategy, weight, sla_percentile, sla_ms, max_error_rate)
 
     def split(cands: list[_Candidate]) -> tuple[list[_Candidate], list[str]]:
         why = [(c, _exclusion(c, strategy, sla_percentile, sla_ms, max_error_rate)) for c in cands]
@@ -547,9 +608,11 @@ def recommend_or_reason(
     if runner_source:
         other = runner_source[0]
         reasons.append(_trade(base, other))
-        runner = _to_recommendation(other, strategy, ranking, [f"Second by the {strategy} rule."])
+        runner = _to_recommendation(
+            other, strategy, ranking, plain, [f"Second by the {strategy} rule."]
+        )
     tie_labels = [c.label for c in ties] if final is best else []
-    return _to_recommendation(final, strategy, ranking, reasons, runner, tie_labels), ""
+    return _to_recommendation(final, strategy, ranking, plain, reasons, runner, tie_labels), ""
 
 
 def recommend(
@@ -575,3 +638,94 @@ def recommend(
         indifference,
         honour_racing,
     )[0]
+
+
+def _setting(max_conc: int, provisioned: int) -> str:
+    text = f"max concurrency {max_conc}"
+    return text + f", provisioned {provisioned}" if provisioned else text
+
+
+def unmeasured(
+    summary_df: pd.DataFrame,
+    planned: Sequence[tuple[str, int, int, int, int]],
+    rec: Recommendation,
+    stopped: bool,
+) -> list[str]:
+    """What the plan meant to measure and the data lacks, for ``rec``'s configuration.
+
+    ``planned`` holds (phase, memory, max concurrency, provisioned, clients) per trial:
+    the stability trials and the concurrency trials at ``rec``'s memory size. A trial
+    counts as measured when it has a latency (a warm successful invocation) or failed for
+    want of memory; one cut short by a stop is named with its count.
+    """
+    why = " (the run stopped before it)" if stopped else ""
+    rows = summary_df if summary_df is not None else pd.DataFrame()
+    has_rows = len(rows) and "phase" in rows
+
+    def trials(phase: str, memory: int, max_conc: int, prov: int, clients: int) -> pd.DataFrame:
+        if not has_rows:
+            return rows
+        same = (
+            (rows["phase"].astype(str) == phase)
+            & (rows["memory_size"] == memory)
+            & (rows["max_concurrency"] == max_conc)
+            & (rows["provisioned_concurrency"] == prov)
+        )
+        if phase == "concurrency":
+            same &= rows["clients"] == clients
+        return rows[same]
+
+    ran_at = (
+        sorted(
+            {int(m) for m in rows.loc[rows["phase"].astype(str) == "concurrency", "memory_size"]}
+        )
+        if has_rows
+        else []
+    )
+    others = [m for m in ran_at if m != rec.memory_size]
+    elsewhere = (
+        f" (the concurrency trials ran at {', '.join(map(str, others))} MB)" if others else ""
+    )
+    out: list[str] = []
+    cut: list[str] = []
+    by_setting: dict[tuple[int, int], list[int]] = {}
+    for phase, memory, max_conc, prov, clients in planned:
+        found = trials(phase, memory, max_conc, prov, clients)
+        latency = found["p90_ms"].astype(float).notna().any() if len(found) else False
+        no_fit = found["insufficient_memory_count"].astype(float).sum() > 0 if len(found) else 0
+        if phase == "stability":
+            if not (latency or no_fit) and (stopped or not len(found)):
+                out.append(f"{memory} MB: no latency from its stability trial{why}")
+        elif not latency:
+            by_setting.setdefault((max_conc, prov), []).append(clients)
+        if len(found) and (found["stop_reason"].astype(str) == "stopped").any() and latency:
+            count = int(found["count"].sum())
+            what = (
+                f"{memory} MB, {_setting(max_conc, prov)} with {clients} client(s)"
+                if phase == "concurrency"
+                else f"{memory} MB (stability)"
+            )
+            cut.append(f"{what}: only {count} invocations, the run stopped during it")
+    planned_settings = {(m, p) for ph, _, m, p, _ in planned if ph == "concurrency"}
+    for (max_conc, prov), missing in sorted(by_setting.items()):
+        every = len(missing) == sum(
+            1 for ph, _, m, p, _ in planned if ph == "concurrency" and (m, p) == (max_conc, prov)
+        )
+        load = "" if every else f" with {', '.join(map(str, missing))} clients"
+        out.append(f"{rec.memory_size} MB, {_setting(max_conc, prov)}{load}{why or elsewhere}")
+    measured_here = (
+        has_rows
+        and (
+            (rows["phase"].astype(str) == "concurrency")
+            & (rows["memory_size"] == rec.memory_size)
+            & rows["p90_ms"].astype(float).notna()
+        ).any()
+    )
+    if planned_settings and not measured_here:
+        out.insert(
+            0,
+            f"Max concurrency under load: no concurrency trial at {rec.memory_size} MB has a "
+            f"latency{why or elsewhere}; max concurrency {rec.max_concurrency} is the setting its "
+            "stability trial measured, one request at a time",
+        )
+    return out + cut

@@ -10,6 +10,7 @@ and display are delegated to ``persistence``, ``exports`` and ``render``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -293,7 +294,7 @@ class BenchmarkResult:
         if not (self._invocations["outcome"] == "ok").any():
             what = "no invocations" if self._invocations.empty else "no successful invocations"
             return None, f"The run has {what} to recommend from (status: {self.status})."
-        return recommend.recommend_or_reason(
+        rec, reason = recommend.recommend_or_reason(
             self.summary,
             costs,
             strategy,
@@ -304,6 +305,25 @@ class BenchmarkResult:
             self.config.indifference,
             honour_racing,
         )
+        if rec is not None:
+            planned = self._planned(rec.memory_size)
+            rec.not_measured = recommend.unmeasured(
+                self.summary, planned, rec, self.status != "completed"
+            )
+        return rec, reason
+
+    def _planned(self, memory_size: int) -> list[tuple[str, int, int, int, int]]:
+        """The trials the config plans: stability, and concurrency at ``memory_size``."""
+        from sm_bench_widgets.engine.plan import plan_concurrency, plan_stability
+
+        trials = plan_stability(self.config)
+        # a provisioned value no MaxConcurrency holds plans no concurrency trial
+        with contextlib.suppress(ConfigError):
+            trials += plan_concurrency(self.config, memory_size)
+        return [
+            (t.phase, t.memory_size, t.max_concurrency, t.provisioned_concurrency, t.clients)
+            for t in trials
+        ]
 
     def rerank(
         self,

@@ -1,6 +1,8 @@
 """The recommendation card: what to deploy, what it costs, why, and how to create it.
 
-``card_html`` (from ``templates/card.html``) and ``boto3_snippet`` are pure;
+``card_html`` (from ``templates/card.html``), ``figures_html`` (one configuration's
+figures, ``templates/figures.html``) and ``boto3_snippet`` are pure and reusable for any
+configuration (e.g. one selected in a chart);
 ``RecommendationCard`` shows them, the snippet in a read-only text area so it can be
 selected and copied.
 """
@@ -13,7 +15,9 @@ from typing import Any
 
 import ipywidgets as w
 import pandas as pd
+from markupsafe import Markup
 
+from sm_bench_widgets.analysis.recommend import NO_MATH
 from sm_bench_widgets.templating import render
 
 
@@ -110,6 +114,24 @@ def break_even_text(break_even: pd.DataFrame | None, rec: Any) -> str:
     )
 
 
+def figures_html(
+    rec: Any, monthly_usd: float | None = None, monthly_invocations: int = 0
+) -> Markup:
+    """One configuration's expected latency and cost (``templates/figures.html``): the
+    card's figures, reusable for any configuration with ``p50_ms``/``p90_ms``/``p99_ms`` and
+    ``cost_per_1m_usd``; the monthly cost is shown when ``monthly_usd`` is given."""
+    return Markup(
+        render(
+            "figures.html",
+            rec=rec,
+            monthly_usd=monthly_usd,
+            monthly_invocations=monthly_invocations,
+            ms=_ms,
+            usd=_usd,
+        )
+    )
+
+
 def card_html(
     rec: Any,
     break_even: pd.DataFrame | None = None,
@@ -120,15 +142,18 @@ def card_html(
 ) -> str:
     """The card's HTML for a ``Recommendation`` (a notice with ``reason`` when it is None).
 
-    Rendered from ``templates/card.html`` with autoescape: every text is escaped.
+    Rendered from ``templates/card.html`` with autoescape: every text is escaped. The card
+    carries MathJax's ignore classes, so JupyterLab does not read its "$" as LaTeX.
     """
     return render(
         "card.html",
         rec=rec,
+        no_math=NO_MATH,
         emulated=emulated,
         time_scale=time_scale,
         model_name=model_name,
         reason=reason,
+        figures=figures_html(rec) if rec is not None else "",
         break_even=break_even_text(break_even, rec) if rec is not None else "",
         config_label=config_label,
         ms=_ms,

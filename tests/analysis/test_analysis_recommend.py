@@ -94,9 +94,17 @@ def test_balanced_minimises_the_weighted_geometric_score_and_states_the_rule():
     # 3072 -> sqrt(100 x 8) = 28.28: 3072 MB, 2048 MB 6.1% behind, 1024 MB 37% behind.
     rec = recommend(summary, costs, "balanced", 0.5)
     assert rec.memory_size == 3072 and rec.ties == []
-    assert rec.rule.startswith("balanced: Each configuration that meets the constraints")
-    assert "weighted 0.5 to 0.5" in rec.rule and "within 2%" in rec.rule
+    # one plain sentence first; the rule in full and its formula one attribute away
+    assert rec.rule == (
+        "Recommended as the best trade-off between latency (p90) and cost per invocation "
+        "among the configurations measured, counting the two equally."
+    )
+    assert rec.rule_detail.startswith("balanced: Each configuration that meets the constraints")
+    assert "weighted 0.5 to 0.5" in rec.rule_detail and "within 2%" in rec.rule_detail
     assert rec.formula.startswith("score = (p90 / fastest p90)^0.5 x (cost / cheapest cost)^0.5")
+    assert rec.rule_formula.startswith(rec.rule_detail) and rec.formula in rec.rule_formula
+    for jargon in ("min-max", "norm(", "feasible", "geometric", "^"):
+        assert jargon not in rec.rule
     assert "score 1.000 of the best" in rec.reasons[0]
     assert rec.runner_up.memory_size == 2048
     assert "runner-up, 2048 MB" in rec.reasons[-1] and "50.0 ms slower" in rec.reasons[-1]
@@ -120,7 +128,11 @@ def test_sla_excludes_the_cheapest():
     summary, costs = _three_memories()
     rec = recommend(summary, costs, "cost", sla_percentile=90, sla_ms=200)
     assert rec.memory_size == 2048
-    assert "p90 <= 200 ms" in rec.rule
+    assert "p90 <= 200 ms" in rec.rule_detail
+    assert rec.rule == (
+        "Recommended as the cheapest per invocation among the configurations that met your "
+        "limits (p90 latency at most 200 ms)."
+    )
     assert any("1024 MB" in r and "misses the SLA" in r for r in rec.reasons)
 
 
@@ -129,7 +141,8 @@ def test_sla_on_p95_is_checked_on_p95():
     summary["p95_ms"] = [350.0, 180.0, 120.0]
     assert recommend(summary, costs, "cost", sla_percentile=95, sla_ms=180).memory_size == 2048
     rec = recommend(summary, costs, "cost", sla_percentile=95, sla_ms=170)
-    assert rec.memory_size == 3072 and "p95 <= 170 ms" in rec.rule
+    assert rec.memory_size == 3072 and "p95 <= 170 ms" in rec.rule_detail
+    assert "p95 latency at most 170 ms" in rec.rule
 
 
 def test_error_rate_limit_excludes_the_fastest():
@@ -290,7 +303,12 @@ def test_recommendation_displays_as_one_line_and_as_html():
     rec = recommend(summary, costs, "speed")
     assert repr(rec).startswith("<Recommendation Deploy 3072 MB, max concurrency 1: p50 80.0 ms")
     assert "runner-up: Deploy 2048 MB" in repr(rec)
-    assert "<b>Deploy 3072 MB" in rec._repr_html_() and "Rule:" in rec._repr_html_()
+    text = rec._repr_html_()
+    assert text.startswith('<div class="tex2jax_ignore mathjax_ignore"><b>Deploy 3072 MB')
+    # no "$" for MathJax or Markdown to read as LaTeX: each is an entity in an ignored block
+    assert "$" not in text and "&#36;8.0000 per 1M" in text
+    assert f"<p>{rec.rule}</p>" in text
+    assert "<details><summary>The rule in full</summary>" in text and "score = p90" in text
 
 
 def test_a_memory_size_the_model_does_not_fit_is_excluded_for_that_reason():
