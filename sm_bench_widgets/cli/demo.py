@@ -16,13 +16,6 @@ from sm_bench_widgets.cli.errors import fail, one_line_errors
 from sm_bench_widgets.cli.run import execute, print_result
 from sm_bench_widgets.config import STRATEGIES, ConfigError
 
-DEMO_ROWS = [
-    [5.1, 3.5, 1.4, 0.2],
-    [6.2, 2.9, 4.3, 1.3],
-    [7.7, 3.0, 6.1, 2.3],
-    [5.8, 2.7, 5.1, 1.9],
-]
-
 
 def register(subparsers: Any) -> None:
     """Add ``demo`` to the ``sm-bench`` command."""
@@ -48,21 +41,15 @@ def register(subparsers: Any) -> None:
     one_line_errors(demo)
 
 
-def demo_payloads(path: Path) -> Path:
-    """Write demo InvokeEndpoint examples (CSV and JSON rows of numbers) as JSON Lines."""
+def demo_payloads(path: Path, model: str = "demo-nlp") -> Path:
+    """Write the demo model's sample InvokeEndpoint examples (text for demo-nlp, rows of
+    numbers for the others) as JSON Lines."""
+    from sm_bench_widgets.emulator.samples import demo_examples
     from sm_bench_widgets.utils import convert_invoke_args_to_jsonl
 
-    examples = [
-        {"Body": ",".join(map(str, row)), "ContentType": "text/csv", "Accept": "text/csv"}
-        for row in DEMO_ROWS
-    ]
-    examples.append(
-        {
-            "Body": '{"instances": [[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]]}',
-            "ContentType": "application/json",
-            "Accept": "application/json",
-        }
-    )
+    examples = demo_examples(model)
+    if examples is None:
+        raise ConfigError("model", model, "a demo model: demo-nlp, demo-tabular or demo-mlp")
     return convert_invoke_args_to_jsonl(examples, output_path=str(path))
 
 
@@ -100,7 +87,7 @@ def demo_command(args: argparse.Namespace) -> int:
         if not args.time_scale > 0:
             raise ConfigError("time_scale", args.time_scale, "a number > 0, e.g. 0.1")
         out.mkdir(parents=True, exist_ok=True)
-        config = demo_config(args.model, demo_payloads(out), out, args.strategy)
+        config = demo_config(args.model, demo_payloads(out, args.model), out, args.strategy)
     except ConfigError as exc:
         return fail(prog, str(exc), 2)
     print(

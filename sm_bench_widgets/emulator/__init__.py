@@ -12,6 +12,7 @@ import importlib
 from typing import Any
 
 from sm_bench_widgets.emulator.profiles import DEMO_PROFILES, ModelProfile, vcpus_for_memory
+from sm_bench_widgets.emulator.samples import demo_examples, demo_latency_bound_ms
 
 # The server (and moto) load on first use, so that a light submodule such as ``demo_io``,
 # which the demo inference script imports in its worker, keeps that worker's cold start small.
@@ -25,6 +26,8 @@ __all__ = [
     "DEMO_PROFILES",
     "LocalServerless",
     "ModelProfile",
+    "demo_examples",
+    "demo_latency_bound_ms",
     "embedded",
     "sagemaker_session",
     "vcpus_for_memory",
