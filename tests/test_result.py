@@ -376,16 +376,58 @@ def test_overview_has_a_row_per_trial_with_throttles_apart_from_errors(result):
     assert table.loc["c2-2", "pick"] == "recommended" and table.loc["s1024", "pick"] == "runner-up"
 
 
-def test_the_headline_quotes_a_row_of_the_table(result):
-    rec = result.recommendation
-    row = result.overview().set_index("pick").loc["recommended"]
-    assert (row["memory_size"], row["max_concurrency"], row["clients"]) == (2048, 2, 2)
+def assert_headline_is_a_row(res: BenchmarkResult) -> pd.Series:
+    """The recommendation's p50, p90 and cost are those of the table row marked for it,
+    as numbers and as shown in the terminal, the notebook and the report; that row."""
+    rec = res.recommendation
+    table = res.overview()
+    marked = table[table["pick"] == "recommended"]
+    assert len(marked) == 1, table
+    row = marked.iloc[0]
+    assert row["trial_id"] == rec.trial_id and row["clients"] == rec.clients
+    assert (row["memory_size"], row["max_concurrency"]) == (rec.memory_size, rec.max_concurrency)
     assert (row["p50_ms"], row["p90_ms"]) == (rec.p50_ms, rec.p90_ms)
     assert row["cost_per_1m_usd"] == rec.cost_per_1m_usd
-    shown = result.summary_text()
-    line = next(x for x in shown.splitlines() if x.rstrip().endswith("recommended"))
-    assert f"{rec.p50_ms:.1f}" in line and f"{rec.p90_ms:.1f}" in line
-    assert f"{rec.cost_per_1m_usd:.4f}" in line
+    figures = [f"{rec.p50_ms:.1f}", f"{rec.p90_ms:.1f}", f"{rec.cost_per_1m_usd:.4f}"]
+    assert all(f in rec.headline() for f in figures), rec.headline()
+    line = next(x for x in res.summary_text().splitlines() if x.rstrip().endswith("recommended"))
+    assert all(f in line for f in figures), line
+    html_row = next(r for r in res._repr_html_().split("<tr>") if "<td>recommended</td>" in r)
+    assert all(f"<td>{f}</td>" in html_row for f in figures), html_row
+    return row
+
+
+def test_the_headline_quotes_a_row_of_the_table(result):
+    row = assert_headline_is_a_row(result)
+    assert (row["memory_size"], row["max_concurrency"], row["clients"]) == (2048, 2, 2)
+
+
+def test_a_stopped_run_recommends_only_what_it_measured_and_says_what_it_did_not():
+    inv = known_invocations()
+    config = make_config(concurrency_num_clients_multiplier=[1.0, 2.0])  # 2 and 4 clients
+    res = BenchmarkResult(config, inv[inv["phase"] != "concurrency"], status="stopped")
+    rec = res.recommendation
+    # only the stability trials ran: max concurrency 1, measured one request at a time
+    assert (rec.memory_size, rec.max_concurrency, rec.trial_id) == (2048, 1, "s2048")
+    assert rec.not_measured[0].startswith(
+        "Max concurrency under load: no concurrency trial at 2048 MB has a latency "
+        "(the run stopped before it); max concurrency 1 is the setting its stability trial"
+    )
+    assert "2048 MB, max concurrency 2 (the run stopped before it)" in rec.not_measured
+    assert "Not measured: 2048 MB, max concurrency 2" in res.summary_text()
+    # stopped during the concurrency phase: the trial at 2 clients cut short, 4 never ran
+    cut = inv[inv["trial_id"] != "c2-4"]
+    res = BenchmarkResult(config, cut, status="stopped", stop_reasons={"c2-2": "stopped"})
+    rec = res.recommendation
+    assert (rec.max_concurrency, rec.trial_id, rec.clients) == (2, "c2-2", 2)
+    assert rec.not_measured == [
+        "2048 MB, max concurrency 2 with 4 clients (the run stopped before it)",
+        "2048 MB, max concurrency 2 with 2 client(s): only 20 invocations, the run stopped "
+        "during it",
+    ]
+    assert "<b>Not measured:</b>" in res._repr_html_()
+    # a completed run that measured everything it planned names nothing
+    assert BenchmarkResult(config, inv).recommendation.not_measured == []
 
 
 # -- end to end ---------------------------------------------------------------------------
@@ -412,3 +454,51 @@ def test_end_to_end_against_the_emulator(emulator, tmp_path):
     assert_same_tables(res, BenchmarkResult.load(res.save(tmp_path / "saved")))
     report = res.to_html(tmp_path / "report.html").read_text()
     assert "EMULATED" in report and res.recommendation_line().split(":")[0] in report
+    # the table holds each concurrency trial at its own client count, throttles apart
+    table = res.overview()
+    conc = table[table["phase"] == "concurrency"].set_index("clients")
+    assert sorted(conc.index) == [2, 4] and (conc["max_concurrency"] == 2).all()
+    assert conc.loc[4, "throttled"] > 0 and conc.loc[4, "throttle_rate"] > 0
+    assert (table["errors"] == 0).all() and (table["error_rate"] == 0).all()
+    assert_headline_is_a_row(res)
+    assert "<td>recommended</td>" in report
+
+
+def test_a_run_stopped_on_the_emulator_recommends_only_measured_trials(emulator, tmp_path):
+    from sm_bench_widgets.api import start_benchmark
+    from tests.waiting import wait_until
+
+    config = BenchmarkConfig(
+        model_name="demo-tabular",
+        invoke_args_examples=[{"Body": "1,2,3,4", "ContentType": "text/csv"}],
+        memory_sizes=[2048],
+        adaptive=False,
+        stability_benchmark_invocations=20,
+        concurrency_benchmark_max_conc=[2, 4],
+        concurrency_benchmark_invocations=3000,
+        concurrency_num_clients_multiplier=[1.0, 2.0],
+        result_save_path=str(tmp_path),
+    )
+    handle = start_benchmark(config, emulator.target())
+    rows = handle.run_dir / "invocations.jsonl"
+    wait_until(
+        lambda: rows.exists() and '"concurrency"' in rows.read_text(),
+        120,
+        "no concurrency trial started",
+    )
+    handle.stop()
+    res = handle.wait(120)
+    assert res is not None and res.status == "stopped"
+    rec = res.recommendation
+    summary = res.summary.set_index("trial_id")
+    assert math.isfinite(summary.loc[rec.trial_id, "p90_ms"])  # its figures were measured
+    conc = res.concurrency[res.concurrency["p90_ms"].notna()]
+    assert rec.max_concurrency in {1, *conc["max_concurrency"]}
+    assert rec.not_measured and all("the run stopped" in n for n in rec.not_measured)
+    measured = {(int(r.max_concurrency), int(r.clients)) for r in conc.itertuples()}
+    for max_conc, clients in [(2, 2), (2, 4), (4, 4), (4, 8)]:
+        if (max_conc, clients) not in measured:
+            assert any(
+                f"max concurrency {max_conc}" in n and "before it" in n for n in rec.not_measured
+            ), (max_conc, clients, rec.not_measured)
+    assert_headline_is_a_row(res)

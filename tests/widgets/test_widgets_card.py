@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sm_bench_widgets.result import BenchmarkResult
-from sm_bench_widgets.widgets.card import card_html, config_label
+from sm_bench_widgets.widgets.card import card_html, config_label, figures_html
 from tests.test_report import config, invocations
 
 NAME = "<script>x</script>&"
@@ -35,3 +35,34 @@ def test_card_escapes_html_special_characters(result):
     empty = card_html(None, None, reason=NAME)
     assert "No recommendation" in empty
     assert f"<p>{ESCAPED}</p>" in empty and "<script>x" not in empty
+
+
+def test_card_of_a_stopped_run_says_what_was_not_measured_and_keeps_money_from_mathjax():
+    from tests.test_result import known_invocations, make_config
+
+    inv = known_invocations()
+    stopped = BenchmarkResult(
+        make_config(concurrency_num_clients_multiplier=[1.0, 2.0]),
+        inv[inv["phase"] != "concurrency"],
+        status="stopped",
+    )
+    rec = stopped.recommendation
+    text = card_html(rec, stopped.break_even)
+    assert f"Deploy {config_label(rec)}</h3>" in text and rec.max_concurrency == 1
+    assert "<b>Not measured</b>" in text
+    assert text.count('<li class="smb-missing">') == len(rec.not_measured) >= 2
+    assert "2048 MB, max concurrency 2 (the run stopped before it)" in text
+    # the whole card is left alone by MathJax; the rule leads, its full form one click away
+    assert text.startswith('<div class="smb-card tex2jax_ignore mathjax_ignore"')
+    assert f"): {rec.rule}</p>" in text
+    assert '<details class="smb-rule-detail"><summary>The rule in full</summary>' in text
+    complete = BenchmarkResult(make_config(concurrency_num_clients_multiplier=[1.0, 2.0]), inv)
+    assert "Not measured" not in card_html(complete.recommendation, complete.break_even)
+
+
+def test_figures_block_renders_any_configuration_with_its_monthly_cost(result):
+    rec = result.recommendation
+    block = figures_html(rec, monthly_usd=12.5, monthly_invocations=1_000_000)
+    assert f"p90 {rec.p90_ms:,.1f} ms" in block and f"${rec.cost_per_1m_usd:,.4f} per 1M" in block
+    assert "$12.5000 a month at 1,000,000 invocations" in block
+    assert figures_html(rec) in card_html(rec, result.break_even)
