@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sm_bench_widgets.cli import cleanup, demo, emulator, job, resume, run
+from sm_bench_widgets.cli import cleanup, demo, emulator, iam_policy, job, resume, run
 
-COMMANDS = (emulator, run, resume, job, demo, cleanup)
+COMMANDS = (emulator, run, resume, job, demo, cleanup, iam_policy)
 
 __all__ = ["build_parser", "main"]
 
