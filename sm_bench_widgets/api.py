@@ -29,7 +29,13 @@ from sm_bench_widgets.engine.events import (
     TrialEnded,
     TrialStarted,
 )
-from sm_bench_widgets.engine.options import RunFailed, RunOptions, check_config, prepare
+from sm_bench_widgets.engine.options import (
+    RunFailed,
+    RunOptions,
+    check_config,
+    prepare,
+    with_region,
+)
 from sm_bench_widgets.engine.orchestrator import Orchestrator
 from sm_bench_widgets.engine.resume import resume_point
 from sm_bench_widgets.estimate import (
@@ -192,7 +198,7 @@ def start_benchmark(
         raise ConfigError("job", job, 'None unless launch="processing-job"')
     options = options or RunOptions()
     sampler = prepare(config, options.seed)
-    target = target or Target.from_environment()
+    target = with_region(config, target or Target.from_environment())
     check_model(target, config.model_name)
     run = Orchestrator(config, target, options, sampler)
     run.start()
