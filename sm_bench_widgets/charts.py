@@ -1,8 +1,11 @@
 """Altair charts of a benchmark: pure functions from DataFrames to charts.
 
 Every chart reads its rows from a *named* dataset (``alt.NamedData``) whose values sit in the
-top-level ``datasets`` of the spec, and its encodings never depend on the data. A live view
-can therefore keep one ``alt.JupyterChart`` per chart and swap only the data:
+top-level ``datasets`` of the spec. A chart has two layouts: with no rows it is a "waiting for
+data" note (no axes whose domain Vega would have to compute from nothing), with rows its
+encodings never depend on the data (``layout`` tells them apart; a selection, where a chart
+takes one, is part of its layout). A live view can therefore keep one ``alt.JupyterChart``
+per chart and swap only the data while the layout stays:
 
 * public and simple: ``jchart.chart = timeline(new_invocations)`` (re-embeds the view);
 * in place, without re-embedding: build the new chart, then pass
@@ -48,7 +51,7 @@ def enable_offline() -> bool:
 
 DATASET_NAMES = {
     "latency_distribution": ("latency_distribution",),
-    "cost_vs_latency": ("cost_vs_latency",),
+    "cost_vs_latency": ("cost_vs_latency", "cost_frontier"),
     "concurrency_chart": ("concurrency",),
     "cold_vs_warm": ("cold_vs_warm",),
     "timeline": ("timeline_points", "timeline_counts"),
@@ -69,6 +72,15 @@ _MEMORY_COLOUR = alt.Color(
 )
 
 
+CONFIG_KEYS = ("memory_size", "max_concurrency", "provisioned_concurrency")
+"""The columns that name one configuration (a point of the cost chart)."""
+PICK = "pick"
+"""The cost chart's click selection: a point selection on ``CONFIG_KEYS``."""
+WAITING_TEXT = "Waiting for data…"
+LABEL_CHAR_PX = 6.6  # width of a character of the cost chart's bold 11 px labels
+POINT_RADIUS_PX = 9.0  # the largest marker's radius (size 260)
+
+
 # -- helpers -----------------------------------------------------------------------------
 def named_datasets(chart: alt.TopLevelMixin) -> dict[str, list[dict[str, Any]]]:
     """The named datasets a chart built here carries, as ``{name: rows}`` ready to send."""
@@ -76,11 +88,54 @@ def named_datasets(chart: alt.TopLevelMixin) -> dict[str, list[dict[str, Any]]]:
     return {} if datasets is alt.Undefined else dict(datasets)
 
 
+def layout(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's spec without its rows: two charts of equal layout differ only in data."""
+    bare = chart.copy(deep=False)
+    bare.datasets = alt.Undefined
+    return bare.to_dict(validate=False)
+
+
+def selection_label(selected: dict[str, Any] | None) -> str:
+    """``2048 MB · MC 1`` for a selected configuration (``CONFIG_KEYS`` values), "" for None."""
+    if not selected:
+        return ""
+    return str(_config_label(_frame(pd.DataFrame([selected]), list(CONFIG_KEYS))).iloc[0])
+
+
+def _of_config(frame: pd.DataFrame, selected: dict[str, Any] | None) -> pd.DataFrame:
+    """The rows of ``frame`` that belong to the ``selected`` configuration (all without one)."""
+    if not selected or frame.empty:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    for key in CONFIG_KEYS:
+        values = pd.to_numeric(frame[key], errors="coerce")
+        want = selected.get(key)
+        if key == "provisioned_concurrency":
+            values, want = values.fillna(0), want or 0
+        keep &= values == want
+    return frame.loc[keep]
+
+
+def _waiting(
+    title: str, names: tuple[str, ...], width: int, height: int, note: str | None = None
+) -> tuple[alt.Chart, dict[str, list[dict[str, Any]]]]:
+    """A note where a chart will be, for a chart with no rows yet: no axes, no data domains
+    (Vega computes a domain from no rows as infinite, and warns)."""
+    chart = (
+        alt.Chart(alt.Data(values=[{}]))
+        .mark_text(text=note or WAITING_TEXT, fontSize=14, color="#666", fontStyle="italic")
+        .encode(x=alt.value(width / 2), y=alt.value(height / 2))
+        .properties(title=title, width=width, height=height)
+    )
+    return chart, {name: [] for name in names}
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe rows (NaN as null, numpy scalars as Python numbers)."""
     if frame.empty:
         return []
-    return json.loads(frame.to_json(orient="records", date_format="iso"))
+    # 15 digits: a cost per invocation (~1e-6 USD) keeps its precision
+    return json.loads(frame.to_json(orient="records", date_format="iso", double_precision=15))
 
 
 def _frame(data: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
@@ -127,15 +182,18 @@ def _ok_invocations(invocations: pd.DataFrame | None) -> pd.DataFrame:
 
 
 # -- latency distribution -----------------------------------------------------------------
-def latency_distribution_data(invocations: pd.DataFrame | None) -> pd.DataFrame:
+def latency_distribution_data(
+    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """Histogram rows (memory size x latency bin, share of invocations) of ok warm latencies.
 
     Stability-phase rows are used when there are any (one request at a time, so memory is
     the only variable); otherwise every phase's. Bins are shared by all memory sizes and
-    span the 0.5th to 99.5th percentile, the tails folded into the end bins.
+    span the 0.5th to 99.5th percentile, the tails folded into the end bins. With
+    ``selected`` (``CONFIG_KEYS`` values), only that configuration's invocations count.
     """
     columns = ["memory_size", "bin_start", "bin_end", "bin_mid", "count", "share"]
-    ok = _ok_invocations(invocations)
+    ok = _of_config(_ok_invocations(invocations), selected)
     ok = ok.loc[~ok["cold"]]
     stability = (ok["phase"] == "stability").astype(bool)
     if stability.any():
@@ -166,8 +224,14 @@ def latency_distribution_data(invocations: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _latency_distribution(invocations: pd.DataFrame | None):
-    data = latency_distribution_data(invocations)
+def _latency_distribution(invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None):
+    data = latency_distribution_data(invocations, selected)
+    title = "Latency distribution per memory size"
+    if selected:
+        title = f"Latency distribution of {selection_label(selected)} (selected)"
+    if data.empty:
+        note = f"No ok warm invocations of {selection_label(selected)}" if selected else None
+        return _waiting(title, DATASET_NAMES["latency_distribution"], WIDTH, HEIGHT, note)
     chart = (
         alt.Chart(alt.NamedData(name="latency_distribution"))
         .mark_line(interpolate="step", strokeWidth=2)
@@ -183,44 +247,74 @@ def _latency_distribution(invocations: pd.DataFrame | None):
                 alt.Tooltip("share:Q", title="share", format=".1%"),
             ],
         )
-        .properties(title="Latency distribution per memory size", width=WIDTH, height=HEIGHT)
+        .properties(title=title, width=WIDTH, height=HEIGHT)
     )
     return chart, {"latency_distribution": _records(data)}
 
 
-def latency_distribution(invocations: pd.DataFrame | None) -> alt.Chart:
+def latency_distribution(
+    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+) -> alt.Chart:
     """Distribution of ok warm latencies per memory size, one step line per size.
 
     Reads the named dataset ``latency_distribution`` (rows of
-    ``latency_distribution_data``); at most 6 x ``HISTOGRAM_BINS`` rows.
+    ``latency_distribution_data``); at most 6 x ``HISTOGRAM_BINS`` rows. ``selected``
+    keeps one configuration's invocations; with no rows it is a waiting note.
     """
-    return _attach(*_latency_distribution(invocations))
+    return _attach(*_latency_distribution(invocations, selected))
 
 
 # -- cost against latency -----------------------------------------------------------------
+def pareto_frontier(latency: Any, cost: Any) -> np.ndarray:
+    """Whether each point is on the Pareto frontier: no other point is at least as fast and
+    as cheap and better in one of the two (equal points are on it together)."""
+    lat = np.asarray(latency, dtype=float)
+    usd = np.asarray(cost, dtype=float)
+    no_worse = (lat[None, :] <= lat[:, None]) & (usd[None, :] <= usd[:, None])
+    better = (lat[None, :] < lat[:, None]) | (usd[None, :] < usd[:, None])
+    return ~(no_worse & better).any(axis=1)
+
+
 def cost_vs_latency_data(
     costs: pd.DataFrame | None, recommendation: Any = None, percentile: str = "p90"
 ) -> pd.DataFrame:
-    """One row per configuration: cost per 1M, p50/p90, the chosen latency and its role."""
+    """One row per configuration with figures: cost per 1M, p50/p90, the chosen latency,
+    its role, whether it is on the Pareto frontier, and where its label goes (if any)."""
     if percentile not in ("p50", "p90"):
         raise ValueError(f"percentile={percentile!r} is not allowed: 'p50' or 'p90'")
-    keys = ["memory_size", "max_concurrency", "provisioned_concurrency"]
     columns = [
-        *keys,
+        *CONFIG_KEYS,
         "label",
         "p50_ms",
         "p90_ms",
         "latency_ms",
         "cost_per_1m_usd",
         "monthly_cost_usd",
+        "cost_per_invocation_usd",
         "role",
+        "pareto",
+        "label_text",
+        "label_dx",
+        "label_dy",
+        "label_align",
     ]
-    frame = _frame(costs, [*keys, "p50_ms", "p90_ms", "cost_per_1m_usd", "monthly_cost_usd"])
+    figures = [
+        "p50_ms",
+        "p90_ms",
+        "cost_per_1m_usd",
+        "monthly_cost_usd",
+        "cost_per_invocation_usd",
+    ]
+    frame = _frame(costs, [*CONFIG_KEYS, *figures])
+    for col in figures:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    # a configuration without figures yet (e.g. no ok invocation) has no point to draw
+    frame = frame.dropna(subset=["p50_ms", "p90_ms", "cost_per_1m_usd"])
     if frame.empty:
         return pd.DataFrame(columns=columns)
     frame["provisioned_concurrency"] = frame["provisioned_concurrency"].fillna(0)
     frame["label"] = _config_label(frame)
-    frame["latency_ms"] = pd.to_numeric(frame[f"{percentile}_ms"], errors="coerce")
+    frame["latency_ms"] = frame[f"{percentile}_ms"]
     frame["role"] = "other"
     runner_up = getattr(recommendation, "runner_up", None)
     for role, rec in (("runner-up", runner_up), ("recommended", recommendation)):
@@ -232,13 +326,90 @@ def cost_vs_latency_data(
             & (frame["provisioned_concurrency"] == (rec.provisioned_concurrency or 0))
         )
         frame.loc[match, "role"] = role
-    return frame[columns].reset_index(drop=True)
+    frame["pareto"] = pareto_frontier(frame["latency_ms"], frame["cost_per_1m_usd"])
+    frame = _place_labels(frame.reset_index(drop=True))
+    return frame[columns]
+
+
+LABEL_PLACES = [  # (dx, dy, align) around a point, tried in this order
+    (12, -12, "left"),
+    (12, 14, "left"),
+    (-12, -12, "right"),
+    (-12, 14, "right"),
+    (0, -20, "center"),
+    (0, 22, "center"),
+]
+
+
+def _place_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Labels for the recommended and runner-up points, each put where it covers the fewest
+    points and earlier labels and stays inside the plot (positions estimated in pixels)."""
+    frame = frame.assign(label_text="", label_dx=0, label_dy=0, label_align="left")
+    x = _pixels(frame["latency_ms"], frame["p50_ms"], frame["p90_ms"], WIDTH, 24)
+    y = HEIGHT - _pixels(frame["cost_per_1m_usd"], None, None, HEIGHT, 16)
+    placed: list[tuple[float, float, float, float]] = []
+    for role in ("recommended", "runner-up"):
+        for i in frame.index[frame["role"] == role]:
+            text = str(frame.at[i, "label"])
+            width = LABEL_CHAR_PX * len(text)
+            best = min(
+                LABEL_PLACES,
+                key=lambda place: _label_cost(
+                    _label_box(x[i], y[i], width, *place), i, x, y, placed
+                ),
+            )
+            placed.append(_label_box(x[i], y[i], width, *best))
+            frame.loc[i, ["label_text", "label_dx", "label_dy", "label_align"]] = [text, *best]
+    return frame
+
+
+def _pixels(values: pd.Series, low: Any, high: Any, extent: int, padding: int) -> np.ndarray:
+    """Where ``values`` fall on an axis of ``extent`` pixels whose domain spans ``low`` to
+    ``high`` (default: the values), padded by ``padding`` pixels at each end."""
+    v = values.to_numpy(dtype=float)
+    lo = float(np.min(v if low is None else low))
+    hi = float(np.max(v if high is None else high))
+    if not hi > lo:
+        return np.full(len(v), extent / 2)
+    return padding + (v - lo) / (hi - lo) * (extent - 2 * padding)
+
+
+def _label_box(
+    x: float, y: float, width: float, dx: float, dy: float, align: str
+) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a label of ``width`` pixels drawn at a point's offset."""
+    left = {"left": x + dx, "right": x + dx - width, "center": x + dx - width / 2}[align]
+    return left, y + dy - 7, left + width, y + dy + 7
+
+
+def _label_cost(
+    box: tuple[float, float, float, float],
+    own: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    placed: list[tuple[float, float, float, float]],
+) -> float:
+    """How bad a label box is: points it covers (its own point worst), labels it overlaps,
+    and how far it leaves the plot."""
+    left, top, right, bottom = box
+    near_x = np.clip(x, left, right)
+    near_y = np.clip(y, top, bottom)
+    covered = np.hypot(x - near_x, y - near_y) < POINT_RADIUS_PX
+    cost = float(covered.sum()) + 10.0 * bool(covered[own])
+    cost += 2.0 * sum(
+        left < x1 and x0 < right and top < y1 and y0 < bottom for x0, y0, x1, y1 in placed
+    )
+    outside = max(0.0, -left) + max(0.0, right - WIDTH) + max(0.0, -top) + max(0.0, bottom - HEIGHT)
+    return cost + outside / 10.0
 
 
 def _cost_vs_latency(
     costs: pd.DataFrame | None, recommendation: Any = None, percentile: str = "p90"
 ):
     data = cost_vs_latency_data(costs, recommendation, percentile)
+    title = f"Cost per 1M invocations against {percentile} latency"
+    if data.empty:
+        return _waiting(title, DATASET_NAMES["cost_vs_latency"], WIDTH, HEIGHT)
     base = alt.Chart(alt.NamedData(name="cost_vs_latency"))
     tooltip = [
         alt.Tooltip("label:N", title="configuration"),
@@ -247,7 +418,9 @@ def _cost_vs_latency(
         alt.Tooltip("cost_per_1m_usd:Q", title="USD per 1M", format="$.2f"),
         alt.Tooltip("monthly_cost_usd:Q", title="USD per month", format="$.2f"),
         alt.Tooltip("role:N", title="role"),
+        alt.Tooltip("pareto:N", title="on the Pareto frontier"),
     ]
+    x = alt.X("latency_ms:Q")
     y = alt.Y(
         "cost_per_1m_usd:Q",
         title="cost per 1M invocations (USD)",
@@ -263,40 +436,66 @@ def _cost_vs_latency(
         y=y,
         color=_MEMORY_COLOUR,
     )
-    points = base.mark_point(filled=True, opacity=0.9).encode(
-        x=alt.X("latency_ms:Q"),
-        y=y,
-        color=_MEMORY_COLOUR,
-        shape=alt.Shape(
-            "role:N",
-            scale=alt.Scale(domain=ROLE_ORDER, range=["diamond", "square", "circle"]),
-            title="role",
-        ),
-        size=alt.Size(
-            "role:N", scale=alt.Scale(domain=ROLE_ORDER, range=[260, 140, 70]), title="role"
-        ),
-        tooltip=tooltip,
+    frontier = (
+        alt.Chart(alt.NamedData(name="cost_frontier"))
+        .mark_line(color="#555", strokeDash=[5, 4], strokeWidth=1.5)
+        .encode(x=x, y=y, order=alt.Order("latency_ms:Q"))
     )
-    labels = (
-        base.transform_filter(alt.datum.role != "other")
-        .mark_text(align="left", dx=9, dy=-9, fontWeight="bold")
-        .encode(x="latency_ms:Q", y=y, text="label:N")
+    pick = alt.selection_point(
+        name=PICK, fields=list(CONFIG_KEYS), on="click", clear="dblclick", toggle=False
     )
-    chart = alt.layer(spread, points, labels).properties(
-        title=f"Cost per 1M invocations against {percentile} latency",
+    picked = alt.when(pick, empty=False)
+    points = (
+        base.mark_point(filled=True, opacity=0.9, cursor="pointer")
+        .encode(
+            x=x,
+            y=y,
+            color=_MEMORY_COLOUR,
+            shape=alt.Shape(
+                "role:N",
+                scale=alt.Scale(domain=ROLE_ORDER, range=["diamond", "square", "circle"]),
+                title="role",
+            ),
+            size=alt.when(alt.datum.role == "recommended")
+            .then(alt.value(260))
+            .when(alt.datum.role == "runner-up")
+            .then(alt.value(140))
+            .otherwise(alt.value(70)),
+            stroke=picked.then(alt.value("#111")).otherwise(alt.value(None)),
+            strokeWidth=picked.then(alt.value(3)).otherwise(alt.value(0)),
+            tooltip=tooltip,
+        )
+        .add_params(pick)
+        .properties(name="cost_points")  # a stable view name: the layout stays the same
+    )
+    labels = base.mark_text(
+        fontWeight="bold",
+        baseline="middle",
+        dx=alt.ExprRef("datum.label_dx"),
+        dy=alt.ExprRef("datum.label_dy"),
+        align=alt.ExprRef("datum.label_align"),
+    ).encode(x=x, y=y, text="label_text:N")
+    chart = alt.layer(spread, frontier, points, labels).properties(
+        title=alt.Title(
+            title,
+            subtitle="dashed: Pareto frontier · click a point to compare it",
+        ),
         width=WIDTH,
         height=HEIGHT,
     )
-    return chart, {"cost_vs_latency": _records(data)}
+    frontier_rows = data.loc[data["pareto"].astype(bool)].sort_values("latency_ms")
+    return chart, {"cost_vs_latency": _records(data), "cost_frontier": _records(frontier_rows)}
 
 
 def cost_vs_latency(
     costs: pd.DataFrame | None, recommendation: Any = None, percentile: str = "p90"
 ) -> alt.LayerChart:
-    """Cost per 1M invocations against latency per configuration, recommendation marked.
+    """Cost per 1M invocations against latency per configuration: the recommendation and
+    runner-up labelled, the Pareto frontier dashed, a click selects a point (``PICK``).
 
-    Reads the named dataset ``cost_vs_latency`` (rows of ``cost_vs_latency_data``: one per
-    configuration, its ``role`` is ``recommended``, ``runner-up`` or ``other``).
+    Reads the named datasets ``cost_vs_latency`` (rows of ``cost_vs_latency_data``: one per
+    configuration, its ``role`` is ``recommended``, ``runner-up`` or ``other``) and
+    ``cost_frontier`` (its rows on the frontier, by latency); with no rows, a waiting note.
     """
     return _attach(*_cost_vs_latency(costs, recommendation, percentile))
 
@@ -326,11 +525,16 @@ def concurrency_data(concurrency_summary: pd.DataFrame | None) -> pd.DataFrame:
     count = pd.to_numeric(frame["count"], errors="coerce")
     throttles = pd.to_numeric(frame["throttle_count"], errors="coerce").fillna(0)
     frame = frame.assign(throttled_share=(throttles / count.where(count > 0)).fillna(0.0))
+    frame = frame.loc[pd.to_numeric(frame["clients"], errors="coerce").notna()]
     return frame[columns].sort_values(["max_concurrency", "clients"]).reset_index(drop=True)
 
 
 def _concurrency_chart(concurrency_summary: pd.DataFrame | None):
     data = concurrency_data(concurrency_summary)
+    title = "Concurrency: throughput, p90 and throttles against clients"
+    if data.empty:
+        width = 3 * (WIDTH // 2 + 40) + 2 * 20
+        return _waiting(title, DATASET_NAMES["concurrency_chart"], width, HEIGHT)
     base = alt.Chart(alt.NamedData(name="concurrency"))
     x = alt.X("clients:Q", title="concurrent clients")
     colour = alt.Color("max_concurrency:O", title="max concurrency")
@@ -358,14 +562,15 @@ def _concurrency_chart(concurrency_summary: pd.DataFrame | None):
         panel("throughput_rps", "throughput (ok req/s)"),
         panel("p90_ms", "p90 latency (ms)"),
         panel("throttled_share", "throttled share", "%"),
-    ).properties(title="Concurrency: throughput, p90 and throttles against clients")
+    ).properties(title=title)
     return chart, {"concurrency": _records(data)}
 
 
 def concurrency_chart(concurrency_summary: pd.DataFrame | None) -> alt.HConcatChart:
     """Throughput, p90 latency and throttled share against clients, per max concurrency.
 
-    Reads the named dataset ``concurrency`` (rows of ``concurrency_data``).
+    Reads the named dataset ``concurrency`` (rows of ``concurrency_data``); with no rows,
+    a waiting note.
     """
     return _attach(*_concurrency_chart(concurrency_summary))
 
@@ -393,13 +598,21 @@ def cold_vs_warm_data(invocations: pd.DataFrame | None) -> pd.DataFrame:
 
 def _cold_vs_warm(invocations: pd.DataFrame | None):
     data = cold_vs_warm_data(invocations)
+    title = "Cold against warm latency per configuration"
+    if data.empty:
+        return _waiting(title, DATASET_NAMES["cold_vs_warm"], WIDTH, HEIGHT)
     base = alt.Chart(alt.NamedData(name="cold_vs_warm"))
     kind_colour = alt.Color(
         "kind:N",
         title="start",
         scale=alt.Scale(domain=["cold", "warm"], range=["#e45756", "#4c78a8"]),
     )
-    x = alt.X("label:N", title="configuration", sort=alt.SortField("memory_size"))
+    # min: the one sort op a domain shared by two layers may use
+    x = alt.X(
+        "label:N",
+        title="configuration",
+        sort=alt.EncodingSortField("memory_size", op="min"),
+    )
     tooltip = [
         alt.Tooltip("label:N", title="configuration"),
         alt.Tooltip("kind:N", title="start"),
@@ -421,27 +634,29 @@ def _cold_vs_warm(invocations: pd.DataFrame | None):
         y="max_ms:Q",
         tooltip=tooltip,
     )
-    chart = alt.layer(bars, ticks).properties(
-        title="Cold against warm latency per configuration", width=WIDTH, height=HEIGHT
-    )
+    chart = alt.layer(bars, ticks).properties(title=title, width=WIDTH, height=HEIGHT)
     return chart, {"cold_vs_warm": _records(data)}
 
 
 def cold_vs_warm(invocations: pd.DataFrame | None) -> alt.LayerChart:
     """Median (bar) and maximum (tick) latency of cold and warm invocations per configuration.
 
-    Reads the named dataset ``cold_vs_warm`` (rows of ``cold_vs_warm_data``).
+    Reads the named dataset ``cold_vs_warm`` (rows of ``cold_vs_warm_data``); with no
+    rows, a waiting note.
     """
     return _attach(*_cold_vs_warm(invocations))
 
 
 # -- timeline -----------------------------------------------------------------------------
-def timeline_data(invocations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def timeline_data(
+    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bounded timeline rows: (sampled points, counts per time bucket and outcome).
 
     Points: at most ``MAX_TIMELINE_POINTS`` invocations (cold starts first, then failures
-    and ok ones, see ``_sample_points``), ``t_s`` in seconds since the first request.
-    Counts: at most ``TIMELINE_BUCKETS`` equal buckets x outcomes.
+    and ok ones, see ``_sample_points``), ``t_s`` in seconds since the run's first request.
+    Counts: at most ``TIMELINE_BUCKETS`` equal buckets x outcomes. With ``selected``
+    (``CONFIG_KEYS`` values), only that configuration's invocations, on the run's clock.
     """
     point_cols = [
         "t_s",
@@ -454,19 +669,23 @@ def timeline_data(invocations: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Da
         "trial_id",
     ]
     count_cols = ["bucket_start_s", "bucket_end_s", "outcome", "count"]
+    nothing = pd.DataFrame(columns=point_cols), pd.DataFrame(columns=count_cols)
     frame = _frame(invocations, INVOCATION_COLUMNS)
     if frame.empty:
-        return pd.DataFrame(columns=point_cols), pd.DataFrame(columns=count_cols)
+        return nothing
     frame["start"] = pd.to_numeric(frame["start"], errors="coerce")
     frame = frame.dropna(subset=["start"])
     if frame.empty:
-        return pd.DataFrame(columns=point_cols), pd.DataFrame(columns=count_cols)
+        return nothing
     origin = frame["start"].min()
+    frame = _of_config(frame, selected)
+    if frame.empty:
+        return nothing
     frame["t_s"] = frame["start"] - origin
     frame["cold"] = frame["cold"].fillna(False).astype(bool)
     frame["latency_ms"] = pd.to_numeric(frame["latency_ms"], errors="coerce")
 
-    points = _sample_points(frame, MAX_TIMELINE_POINTS)
+    points = _sample_points(frame.dropna(subset=["latency_ms"]), MAX_TIMELINE_POINTS)
     points = points.sort_values("t_s")[point_cols].reset_index(drop=True)
     points["latency_ms"] = points["latency_ms"].clip(lower=MIN_PLOTTED_MS)
 
@@ -504,16 +723,26 @@ def _even_sample(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     return frame.sort_values("t_s").iloc[np.unique(positions)]
 
 
-def _timeline(invocations: pd.DataFrame | None):
-    points, counts = timeline_data(invocations)
+def _timeline(invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None):
+    points, counts = timeline_data(invocations, selected)
+    title = "Invocations over time"
+    if selected:
+        title = f"Invocations of {selection_label(selected)} over time (selected)"
+    scatter_height, bars_height = HEIGHT - 40, 90
+    if points.empty or counts.empty:
+        note = f"No invocations of {selection_label(selected)}" if selected else None
+        width, height = 2 * WIDTH + 60, scatter_height + bars_height + 20
+        return _waiting(title, DATASET_NAMES["timeline"], width, height, note)
     outcome_colour = alt.Color(
         "outcome:N", title="outcome", scale=alt.Scale(domain=list(OUTCOMES), range=OUTCOME_COLOURS)
     )
+    seconds = "seconds since the first request"
     scatter = (
         alt.Chart(alt.NamedData(name="timeline_points"))
         .mark_point(filled=True, size=30, opacity=0.6)
         .encode(
-            x=alt.X("t_s:Q", title="seconds since the first request", scale=alt.Scale(padding=8)),
+            # from 0: the run's first request (padding would stretch the axis below it)
+            x=alt.X("t_s:Q", title=seconds, scale=alt.Scale(zero=True)),
             y=alt.Y("latency_ms:Q", title="latency (ms, log scale)", scale=alt.Scale(type="log")),
             color=outcome_colour,
             shape=alt.Shape(
@@ -532,7 +761,7 @@ def _timeline(invocations: pd.DataFrame | None):
                 alt.Tooltip("trial_id:N", title="trial"),
             ],
         )
-        .properties(width=2 * WIDTH + 60, height=HEIGHT - 40)
+        .properties(width=2 * WIDTH + 60, height=scatter_height)
     )
     bars = (
         alt.Chart(alt.NamedData(name="timeline_counts"))
@@ -541,7 +770,8 @@ def _timeline(invocations: pd.DataFrame | None):
             x=alt.X(
                 "bucket_start_s:Q",
                 bin=alt.Bin(binned=True),
-                title="seconds since the first request",
+                title=seconds,
+                scale=alt.Scale(zero=True),
             ),
             x2="bucket_end_s:Q",
             y=alt.Y("count:Q", title="invocations", stack=True),
@@ -553,19 +783,23 @@ def _timeline(invocations: pd.DataFrame | None):
                 alt.Tooltip("count:Q", title="invocations"),
             ],
         )
-        .properties(width=2 * WIDTH + 60, height=90)
+        .properties(width=2 * WIDTH + 60, height=bars_height)
     )
-    chart = alt.vconcat(scatter, bars).properties(title="Invocations over time")
+    chart = alt.vconcat(scatter, bars).resolve_scale(x="shared").properties(title=title)
     return chart, {"timeline_points": _records(points), "timeline_counts": _records(counts)}
 
 
-def timeline(invocations: pd.DataFrame | None) -> alt.VConcatChart:
+def timeline(
+    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+) -> alt.VConcatChart:
     """Invocations over time: sampled latencies and stacked counts, coloured by outcome.
 
     Reads the named datasets ``timeline_points`` and ``timeline_counts`` (the two frames of
-    ``timeline_data``), bounded whatever the number of invocations.
+    ``timeline_data``), bounded whatever the number of invocations; the time axis starts
+    at the run's first request. ``selected`` keeps one configuration's invocations; with
+    no rows it is a waiting note.
     """
-    return _attach(*_timeline(invocations))
+    return _attach(*_timeline(invocations, selected))
 
 
 # -- all together -------------------------------------------------------------------------

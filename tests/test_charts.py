@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,21 +107,71 @@ def _variants(make):
         "none": None,
         "no_columns": pd.DataFrame(),
         "empty": typical.iloc[0:0],
-        "one_row": typical.iloc[:1],
+        "one_row": typical.iloc[1:2],  # the first invocation is a cold probe
         "typical": typical,
     }
+
+
+EMPTY_VARIANTS = ("none", "no_columns", "empty")
 
 
 @pytest.mark.parametrize("name", list(FRAME_CHARTS))
 def test_chart_specs_validate_and_keep_encodings(name):
     build, make = FRAME_CHARTS[name]
-    specs = {}
+    layouts = {}
     for variant, frame in _variants(make).items():
-        spec = build(frame).to_dict()  # validates against the Vega-Lite schema
+        chart = build(frame)
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
         assert set(spec["datasets"]) == set(charts.DATASET_NAMES[name]), variant
-        specs[variant] = {k: v for k, v in spec.items() if k != "datasets"}
-    # Only the data differs: a live view can swap datasets without re-embedding.
-    assert all(s == specs["typical"] for s in specs.values())
+        layouts[variant] = {k: v for k, v in spec.items() if k != "datasets"}
+        assert charts.layout(chart) == layouts[variant], variant
+    # With rows, only the data differs: a live view swaps datasets without re-embedding.
+    assert layouts["one_row"] == layouts["typical"]
+    # Without rows, one waiting layout, whatever the shape of the empty input.
+    assert all(layouts[v] == layouts["none"] for v in EMPTY_VARIANTS)
+    assert layouts["none"] != layouts["typical"]
+
+
+def _data_domains(vega: dict) -> list[str]:
+    """Names of the compiled Vega scales whose domain Vega computes from data."""
+    scales = list(vega.get("scales", []))
+    stack = list(vega.get("marks", []))
+    while stack:
+        mark = stack.pop()
+        scales += mark.get("scales", [])
+        stack += mark.get("marks", [])
+    return [
+        s["name"]
+        for s in scales
+        if isinstance(s.get("domain"), dict) and ("data" in s["domain"] or "fields" in s["domain"])
+    ]
+
+
+@pytest.mark.parametrize("name", list(FRAME_CHARTS))
+def test_empty_charts_show_a_waiting_note_and_no_data_domain(name):
+    build, make = FRAME_CHARTS[name]
+    for variant, frame in _variants(make).items():
+        if variant not in EMPTY_VARIANTS:
+            continue
+        spec = build(frame).to_dict()
+        assert all(rows == [] for rows in spec["datasets"].values())
+        vega = vl_convert.vegalite_to_vega(spec)
+        # Vega warns "Infinite extent" for a domain computed from no rows: there is none.
+        assert _data_domains(vega) == [], variant
+        svg = vl_convert.vegalite_to_svg(spec)
+        assert charts.WAITING_TEXT in svg and "role-axis" not in svg, variant
+    # With rows, the chart has axes and no note.
+    svg = vl_convert.vegalite_to_svg(build(make()).to_dict())
+    assert charts.WAITING_TEXT not in svg and "role-axis" in svg
+
+
+def test_rows_without_figures_are_no_points():
+    partial = costs()
+    partial.loc[:, "p90_ms"] = np.nan
+    assert charts.cost_vs_latency_data(partial).empty
+    assert charts.WAITING_TEXT in json.dumps(
+        charts.cost_vs_latency(partial).to_dict(), ensure_ascii=False
+    )
 
 
 @pytest.mark.parametrize("name", list(FRAME_CHARTS))
@@ -158,6 +211,107 @@ def test_cost_vs_latency_marks_recommendation_and_runner_up():
     assert data["latency_ms"].tolist() == [100.0, 50.0, 55.0]
     with pytest.raises(ValueError, match="p50"):
         charts.cost_vs_latency(costs(), percentile="p99")
+
+
+def test_pareto_frontier_is_marked_and_drawn():
+    frame = costs().iloc[[0, 0, 0, 0, 0, 0]].reset_index(drop=True)
+    frame["memory_size"] = [1024, 2048, 3072, 4096, 5120, 6144]
+    # (p90, cost): 6144 ties 2048; 3072 is beaten by 2048; 1024 by 5120 on both
+    frame["p90_ms"] = [80.0, 60.0, 70.0, 120.0, 50.0, 60.0]
+    frame["p50_ms"] = frame["p90_ms"] - 5
+    frame["cost_per_1m_usd"] = [3.5, 2.0, 2.5, 1.5, 3.0, 2.0]
+    data = charts.cost_vs_latency_data(frame)
+    pareto = dict(zip(data["memory_size"], data["pareto"], strict=True))
+    assert pareto == {1024: False, 2048: True, 3072: False, 4096: True, 5120: True, 6144: True}
+
+    chart = charts.cost_vs_latency(frame)
+    frontier = charts.named_datasets(chart)["cost_frontier"]
+    assert [r["memory_size"] for r in frontier] in (
+        [5120, 2048, 6144, 4096],
+        [5120, 6144, 2048, 4096],
+    )
+    assert [r["latency_ms"] for r in frontier] == sorted(r["latency_ms"] for r in frontier)
+    spec = chart.to_dict()
+    lines = [
+        layer
+        for layer in spec["layer"]
+        if layer.get("data", {}).get("name") == "cost_frontier"
+        and (layer["mark"] == "line" or layer["mark"].get("type") == "line")
+    ]
+    assert len(lines) == 1
+    # a click selects one configuration, by the columns that name it
+    (param,) = spec["params"]
+    assert param["name"] == charts.PICK
+    assert param["select"]["fields"] == list(charts.CONFIG_KEYS)
+    assert param["select"]["on"] == "click"
+
+
+def _translate(element: str) -> tuple[float, float]:
+    x, y = re.search(r'transform="translate\(([-\d.e]+),([-\d.e]+)\)"', element).groups()
+    return float(x), float(y)
+
+
+def test_cost_labels_do_not_sit_on_points():
+    crowded = costs().iloc[[0] * 6].reset_index(drop=True)
+    crowded["memory_size"] = [1024, 2048, 3072, 4096, 5120, 6144]
+    crowded["p90_ms"] = [100.0, 96.0, 92.0, 90.0, 88.0, 60.0]
+    crowded["p50_ms"] = crowded["p90_ms"] - 3
+    crowded["cost_per_1m_usd"] = [2.00, 2.02, 2.05, 2.06, 2.08, 3.0]
+    rec = recommendation(3072, 1, runner_up=recommendation(4096, 1))
+    svg = vl_convert.vegalite_to_svg(charts.cost_vs_latency(crowded, rec).to_dict())
+    points_group = re.search(r'class="mark-symbol role-mark cost_points_marks".*?</g>', svg).group(
+        0
+    )
+    points = [_translate(p) for p in re.findall(r"<path [^>]*>", points_group)]
+    assert len(points) == 6
+    labels = []
+    labels_group = re.search(r'class="mark-text role-mark [^"]*".*?</g>', svg).group(0)
+    for attrs, text in re.findall(r"<text ([^>]*)>([^<]+)</text>", labels_group):
+        x, y = _translate(attrs)
+        width = charts.LABEL_CHAR_PX * len(text)
+        anchor = re.search(r'text-anchor="(\w+)"', attrs).group(1)
+        left = {"start": x, "end": x - width, "middle": x - width / 2}[anchor]
+        labels.append((text, (left, y - 9, left + width, y + 3)))
+    assert sorted(t for t, _ in labels) == ["3072 MB · MC 1", "4096 MB · MC 1"]
+    for text, (left, top, right, bottom) in labels:
+        on = [p for p in points if left - 3 < p[0] < right + 3 and top - 3 < p[1] < bottom + 3]
+        assert on == [], f"label {text!r} sits on points {on}"
+    (_, a), (_, b) = labels
+    assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), "labels overlap"
+
+
+def test_timeline_time_axis_starts_at_zero():
+    spec = charts.timeline(invocations()).to_dict()
+    for view in spec["vconcat"]:
+        scale = view["encoding"]["x"]["scale"]
+        assert scale.get("zero") is True and "padding" not in scale
+    svg = vl_convert.vegalite_to_svg(spec)
+    for group in re.findall(r'class="mark-text role-axis-label".*?</g>', svg):
+        ticks = re.findall(r">([^<]+)</text>", group)
+        if "." in ticks[0]:  # the two time axes (latency and counts are whole numbers)
+            assert float(ticks[0]) == 0.0, ticks
+
+
+def test_a_selected_configuration_filters_distribution_and_timeline():
+    frame = invocations()
+    selected = {"memory_size": 2048, "max_concurrency": 1, "provisioned_concurrency": 0}
+    dist = charts.latency_distribution_data(frame, selected)
+    assert set(dist["memory_size"]) == {2048}
+    points, counts = charts.timeline_data(frame, selected)
+    assert set(points["memory_size"]) == {2048}
+    assert counts["count"].sum() == (frame["memory_size"] == 2048).sum()
+    # on the run's clock: the selected trial started after the first one
+    assert points["t_s"].min() > 5
+    chart = charts.timeline(frame, selected)
+    assert "2048 MB · MC 1" in json.dumps(chart.to_dict()["title"], ensure_ascii=False)
+    none = dict(selected, memory_size=8192)
+    assert charts.WAITING_TEXT not in json.dumps(
+        charts.timeline(frame, none).to_dict(), ensure_ascii=False
+    )
+    assert "No invocations of 8192 MB · MC 1" in json.dumps(
+        charts.timeline(frame, none).to_dict(), ensure_ascii=False
+    )
+    assert charts.selection_label(selected) == "2048 MB · MC 1"
 
 
 def test_concurrency_data_keeps_concurrency_phase_with_throttled_share():
