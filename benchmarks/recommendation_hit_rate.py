@@ -4,14 +4,15 @@ Each scenario (``tests/scenarios.py``) is a random emulator profile, a subset of
 sizes, a strategy and maybe an SLA. One in-process emulator serves them all at
 ``--time-scale``; each runs as a stability-only benchmark with the configuration's
 defaults (adaptive stopping with racing, ``--invocations`` at most per configuration).
-The true optimum follows from the profile; the emulator's own overhead is measured first
-(a profile that computes nothing) and added to the truth. Both are on the service's clock,
-which emulated figures are stated on whatever the time scale.
+The true optimum follows from the profile and the emulator's overhead model, on the
+service's clock, which emulated figures are stated on whatever the time scale; the
+overhead is measured first (a profile that computes nothing) as a check of that model.
 
-A hit is the true optimum or a configuration whose true score is within 2% of it.
-Prints one line per scenario, the hit rate and the median invocations per configuration.
+A hit is the true optimum or a configuration whose true score is within 2% of it (a
+declared tie). Prints one line per scenario, then the hit rate, the exact-optimum count
+and the median invocations per configuration.
 
-    python benchmarks/recommendation_hit_rate.py [--scenarios 24] [--first-seed 1]
+    python benchmarks/recommendation_hit_rate.py [--seeds 1-40] [--time-scale 0.1]
 """
 
 from __future__ import annotations
@@ -33,6 +34,22 @@ from tests import scenarios  # noqa: E402
 NULL_PROFILE = ModelProfile(base_ms_at_1vcpu=0.0, sigma=0.0, cold_start_ms=0.0)
 
 
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from "1-40", "3,11,13" or a mix ("1-5,9")."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            seeds += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds {text!r}: ranges and numbers such as 1-40 or 3,11,13"
+        ) from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"--seeds {text!r} names no seed")
+    return seeds
+
+
 def measure_overhead(emulator: LocalServerless, out: str) -> float:
     """Median round trip of a model that computes nothing: the emulator's own overhead."""
     name = emulator.register_profile_model("scenario-null", NULL_PROFILE)
@@ -49,11 +66,9 @@ def measure_overhead(emulator: LocalServerless, out: str) -> float:
     return float(result.stability.iloc[0]["p50_ms"])
 
 
-def run_one(
-    seed: int, emulator: LocalServerless, args: argparse.Namespace, overhead: float, out: str
-) -> dict:
+def run_one(seed: int, emulator: LocalServerless, args: argparse.Namespace, out: str) -> dict:
     """One scenario's recommendation against its truth."""
-    sc = scenarios.make_scenario(seed, overhead)
+    sc = scenarios.make_scenario(seed)
     emulator.register_profile_model(sc.model_name, sc.profile)
     config = BenchmarkConfig(
         **sc.config_fields(),
@@ -61,7 +76,7 @@ def run_one(
         result_save_path=out,
     )
     result = run_benchmark(config, emulator.target(), progress=False)
-    ts = scenarios.truths(sc, result.prices, overhead)
+    ts = scenarios.truths(sc, result.prices)
     best, hits = scenarios.optimum(ts, sc.strategy, sc.weight)
     rec = result.recommendation
     chosen = rec.memory_size if rec is not None else None
@@ -82,14 +97,14 @@ def run_one(
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios and print the hit rate and median invocations per configuration."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenarios", type=int, default=24, help="how many seeds to run")
-    parser.add_argument("--first-seed", type=int, default=1, help="the first seed")
+    parser.add_argument(
+        "--seeds", type=parse_seeds, default="1-24", help="seeds, e.g. 1-40 or 3,11,13-15"
+    )
     parser.add_argument("--time-scale", type=float, default=0.1, help="emulator time scale")
     parser.add_argument(
         "--invocations", type=int, default=500, help="invocation budget per configuration"
     )
     args = parser.parse_args(argv)
-    seeds = range(args.first_seed, args.first_seed + args.scenarios)
     started = time.perf_counter()
     rows = []
     with (
@@ -97,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         LocalServerless(time_scale=args.time_scale, seed=7) as emulator,
     ):
         overhead = measure_overhead(emulator, out)
-        print(f"emulator overhead (median round trip of a null model): {overhead:.2f} ms")
-        for seed in seeds:
-            row = run_one(seed, emulator, args, overhead, out)
+        print(
+            f"emulator overhead (median of a null model): {overhead:.2f} ms "
+            f"(the truth's overhead model: median {scenarios.OVERHEAD_MS:.2f} ms)"
+        )
+        for seed in args.seeds:
+            row = run_one(seed, emulator, args, out)
             rows.append(row)
             mark = "hit " if row["hit"] else "MISS"
             print(
@@ -112,13 +130,25 @@ def main(argv: list[str] | None = None) -> int:
     hits = sum(r["hit"] for r in rows)
     exact = sum(r["exact"] for r in rows)
     per_config = [n for r in rows for n in r["counts"]]
+    misses = ", ".join(str(r["seed"]) for r in rows if not r["hit"]) or "none"
     print(
-        f"seeds {seeds.start}-{seeds.stop - 1}, time scale {args.time_scale:g}, budget "
-        f"{args.invocations} per configuration, {time.perf_counter() - started:.0f} s (EMULATED)"
+        f"seeds {_span(args.seeds)}, time scale {args.time_scale:g}, budget "
+        f"{args.invocations} per configuration, {time.perf_counter() - started:.0f} s wall "
+        "(figures EMULATED, on the service clock)"
     )
-    print(f"hit rate: {hits}/{len(rows)} = {hits / len(rows):.1%} (exact optimum {exact})")
-    print(f"median invocations per configuration: {statistics.median(per_config):.0f}")
+    print(f"hit rate: {hits}/{len(rows)} = {hits / len(rows):.1%} (misses: {misses})")
+    print(f"exact optimum: {exact}/{len(rows)}")
+    print(
+        f"median invocations per configuration: {statistics.median(per_config):.0f} "
+        f"(mean {statistics.mean(per_config):.0f}, {len(per_config)} configurations)"
+    )
     return 0
+
+
+def _span(seeds: list[int]) -> str:
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 A scenario is a random emulator profile (``ModelProfile``), a subset of the memory sizes,
 a strategy (with a weight for balanced) and maybe an SLA. Its truth comes from the
-profile: at memory m a request takes ``overhead + median_service_ms(m) x LogNormal(0,
-sigma)`` milliseconds on the service's clock (what emulated figures are stated on, whatever
-the emulator's time scale), so every percentile and the mean are known in closed form, and
-so is the cost per invocation (``analysis.cost.configuration_cost``).
+profile and the emulator's overhead: at memory m a request takes ``OVERHEAD_MS x
+LogNormal(0, OVERHEAD_SIGMA) + median_service_ms(m) x LogNormal(0, sigma)`` milliseconds
+on the service's clock (what emulated figures are stated on, whatever the emulator's time
+scale), so every percentile follows by a numerical convolution of the two. The bill is on
+the model's own time (CloudWatch ``ModelLatency``, which the emulator reports and the
+tool bills on), so the cost per invocation (``analysis.cost.configuration_cost``) uses the
+model's mean time ``median_service_ms(m) x exp(sigma^2 / 2)``.
 
 The true ranking uses the rule the recommendation states: cost (ties within the
 indifference zone go to the lower p90), speed (ties go to the cheaper), balanced
@@ -19,11 +22,13 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
 from sm_bench_widgets.analysis.cost import configuration_cost
 from sm_bench_widgets.analysis.pricing import Prices
+from sm_bench_widgets.emulator.dataplane import OVERHEAD_MS, OVERHEAD_SIGMA
 from sm_bench_widgets.emulator.profiles import ModelProfile
 from sm_bench_widgets.limits import MEMORY_SIZES
 
@@ -34,7 +39,8 @@ SLA_MARGIN = 0.06  # the SLA sits at least this far (relative) from every true p
 
 @dataclass(frozen=True)
 class Truth:
-    """One configuration's true figures (real milliseconds, USD per invocation)."""
+    """One configuration's true figures (milliseconds on the service's clock, USD per
+    invocation; ``mean_ms`` is the model's billed time)."""
 
     memory_size: int
     p90_ms: float
@@ -81,33 +87,56 @@ class Scenario:
         return f"seed {self.seed}: {self.memory_sizes} {self.strategy}{weight}{sla}"
 
 
-def latency_quantile(profile: ModelProfile, memory: int, q: float, overhead_ms: float) -> float:
-    """The q-th percentile (0-100) of a request's latency at ``memory``."""
-    z = NormalDist().inv_cdf(q / 100.0)
-    return overhead_ms + profile.median_service_ms(memory) * math.exp(z * profile.sigma)
+@lru_cache(maxsize=1)
+def _overhead_grid(points: int = 400) -> tuple[float, ...]:
+    """The emulator's overhead at ``points`` evenly spaced quantiles (ms)."""
+    normal = NormalDist()
+    return tuple(
+        OVERHEAD_MS * math.exp(OVERHEAD_SIGMA * normal.inv_cdf((i + 0.5) / points))
+        for i in range(points)
+    )
 
 
-def latency_mean(profile: ModelProfile, memory: int, overhead_ms: float) -> float:
-    """The mean latency at ``memory`` (lognormal mean plus the overhead)."""
-    return overhead_ms + profile.median_service_ms(memory) * math.exp(profile.sigma**2 / 2)
+def _latency_cdf(median_ms: float, sigma: float, x: float) -> float:
+    """P(overhead + model time <= x): the model's lognormal averaged over the overhead."""
+    normal = NormalDist()
+    total = 0.0
+    grid = _overhead_grid()
+    for o in grid:
+        if x > o:
+            total += normal.cdf(math.log((x - o) / median_ms) / sigma) if sigma > 0 else 1.0
+    return total / len(grid)
 
 
-def truths(
-    scenario: Scenario,
-    prices: Prices,
-    overhead_ms: float,
-    monthly_invocations: int = 1_000_000,
-) -> list[Truth]:
+def latency_quantile(profile: ModelProfile, memory: int, q: float) -> float:
+    """The q-th percentile (0-100) of a request's latency at ``memory`` (service clock)."""
+    median = profile.median_service_ms(memory)
+    model_q = median * math.exp(NormalDist().inv_cdf(q / 100.0) * profile.sigma)
+    low, high = model_q, model_q + max(_overhead_grid())
+    for _ in range(60):  # bisection: the cdf is increasing
+        mid = (low + high) / 2
+        low, high = (
+            (mid, high) if _latency_cdf(median, profile.sigma, mid) < q / 100 else (low, mid)
+        )
+    return (low + high) / 2
+
+
+def billed_mean(profile: ModelProfile, memory: int) -> float:
+    """The mean model time at ``memory`` (ms): what ModelLatency reports and is billed."""
+    return profile.median_service_ms(memory) * math.exp(profile.sigma**2 / 2)
+
+
+def truths(scenario: Scenario, prices: Prices, monthly_invocations: int = 1_000_000) -> list[Truth]:
     """Every configuration's true figures under ``scenario``."""
     out = []
     body = len(EXAMPLE["Body"])
     for memory in scenario.memory_sizes:
         p = scenario.profile
-        mean = latency_mean(p, memory, overhead_ms)
+        mean = billed_mean(p, memory)
         cost = configuration_cost(memory, 0, mean, body, 0, prices, monthly_invocations)
-        p90 = latency_quantile(p, memory, 90, overhead_ms)
+        p90 = latency_quantile(p, memory, 90)
         sla_q = scenario.sla_percentile or 90
-        sla_value = latency_quantile(p, memory, sla_q, overhead_ms)
+        sla_value = latency_quantile(p, memory, sla_q)
         feasible = p.fits(memory) and (scenario.sla_ms is None or sla_value <= scenario.sla_ms)
         out.append(Truth(memory, p90, sla_value, mean, cost["cost_per_invocation_usd"], feasible))
     return out
@@ -148,15 +177,13 @@ def _profile(rng: random.Random) -> ModelProfile:
     )
 
 
-def _sla(
-    rng: random.Random, scenario: Scenario, overhead_ms: float
-) -> tuple[int | None, float | None]:
+def _sla(rng: random.Random, scenario: Scenario) -> tuple[int | None, float | None]:
     """A percentile and a limit between the configurations' true values, with a margin."""
     if rng.random() < 0.5:
         return None, None
     q = rng.choice([90, 95, 99])
     values = sorted(
-        latency_quantile(scenario.profile, m, q, overhead_ms)
+        latency_quantile(scenario.profile, m, q)
         for m in scenario.memory_sizes
         if scenario.profile.fits(m)
     )
@@ -172,7 +199,7 @@ def _sla(
     return q, round(rng.uniform(low, high), 1)
 
 
-def make_scenario(seed: int, overhead_ms: float = 2.0) -> Scenario:
+def make_scenario(seed: int) -> Scenario:
     """The scenario of ``seed``: the same seed gives the same scenario."""
     rng = random.Random(seed)
     profile = _profile(rng)
@@ -180,5 +207,5 @@ def make_scenario(seed: int, overhead_ms: float = 2.0) -> Scenario:
     strategy = rng.choice(["cost", "speed", "balanced"])
     weight = round(rng.uniform(0.2, 0.8), 2) if strategy == "balanced" else 0.5
     base = Scenario(seed, profile, sizes, strategy, weight)
-    q, limit = _sla(rng, base, overhead_ms)
+    q, limit = _sla(rng, base)
     return Scenario(seed, profile, sizes, strategy, weight, q, limit)
