@@ -1,6 +1,7 @@
 """The public API: ``run_benchmark`` (blocking), ``start_benchmark`` and ``resume_benchmark``
-(a ``RunHandle``), ``check_config`` and ``estimate_benchmark`` (before a run), and the
-events a handle's subscribers receive.
+(a ``RunHandle``), ``check_config`` and ``estimate_benchmark`` (before a run), the
+events a handle's subscribers receive, and the housekeeping a face offers: the runs of a
+result folder that can be resumed, and this tool's leftover endpoints (listed, deleted).
 
 Every check of the configuration and the payload examples happens before any AWS call;
 then the model is looked up, then the run starts in a background thread. Without a
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.aws.endpoints import check_model
+from sm_bench_widgets.aws.endpoints import Leftover, check_model, find_leftover_resources
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.engine.events import (
     Event,
@@ -38,6 +39,7 @@ from sm_bench_widgets.engine.options import (
 )
 from sm_bench_widgets.engine.orchestrator import Orchestrator
 from sm_bench_widgets.engine.resume import resume_point
+from sm_bench_widgets.engine.store import RESULTS_DIRNAME, RunInUse, ensure_free, read_json
 from sm_bench_widgets.estimate import (
     Estimate,
     JobCost,
@@ -59,6 +61,7 @@ __all__ = [
     "InvocationBatch",
     "JobCost",
     "JobOptions",
+    "Leftover",
     "PhaseStarted",
     "ProcessingJobHandle",
     "RunEnded",
@@ -70,8 +73,11 @@ __all__ = [
     "TrialEnded",
     "TrialStarted",
     "check_config",
+    "clean_up_leftovers",
     "estimate_benchmark",
     "estimate_job_cost",
+    "interrupted_runs",
+    "list_leftovers",
     "priced_processing_types",
     "resume_benchmark",
     "run_benchmark",
@@ -267,3 +273,42 @@ def follow(handle: RunHandle, progress: bool = True) -> BenchmarkResult:
         message = f"benchmark run {handle.run_id} failed: {error}"
         raise RunFailed(message) from error
     return handle.result
+
+
+def interrupted_runs(result_save_path: str | os.PathLike[str]) -> list[Path]:
+    """Run directories under ``result_save_path`` that ``resume_benchmark`` can carry on:
+    stopped, failed or killed (not completed) and held by no live process; newest first."""
+    runs = []
+    for run_dir in (Path(result_save_path).absolute() / RESULTS_DIRNAME).glob("*/"):
+        status = read_json(run_dir / "status.json")
+        if not (run_dir / "config.json").is_file() or status.get("status") in (None, "completed"):
+            continue
+        try:
+            ensure_free(run_dir)
+        except (RunInUse, OSError):  # still running here or elsewhere, or unreadable
+            continue
+        runs.append((float(status.get("updated") or 0.0), run_dir))
+    return [run_dir for _, run_dir in sorted(runs, reverse=True)]
+
+
+def list_leftovers(target: Target | None = None, run_id: str | None = None) -> list[Leftover]:
+    """This tool's endpoints and endpoint configs in the account (of run ``run_id`` only,
+    when given), found by the tool's tag alone: the dry run of ``clean_up_leftovers``.
+    Includes the endpoints of runs still going on."""
+    return find_leftover_resources(target or Target.from_environment(), run_id)
+
+
+def clean_up_leftovers(
+    target: Target | None = None,
+    *,
+    run_id: str | None = None,
+    only: Collection[str] | None = None,
+    out: Callable[[str], None] = print,
+) -> list[str]:
+    """Delete this tool's leftover endpoints and endpoint configs, found by tag (with
+    ``only``, just those names, e.g. a list the user confirmed); the names deleted.
+    Untagged and foreign resources are never touched; failures raise ``CleanupError``
+    after the rest were tried."""
+    from sm_bench_widgets.aws.cleanup import sweep
+
+    return sweep(target or Target.from_environment(), run_id=run_id, out=out, only=only)

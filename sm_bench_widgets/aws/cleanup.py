@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import (
@@ -18,14 +18,18 @@ def sweep(
     run_id: str | None = None,
     dry_run: bool = False,
     out: Callable[[str], None] = print,
+    only: Collection[str] | None = None,
 ) -> list[str]:
     """Delete (or with ``dry_run`` only list) resources carrying the tool tag; return names.
 
     Only resources tagged ``sm-bench-widgets:tool`` (and ``sm-bench-widgets:run-id`` equal
-    to ``run_id`` when given) are touched. Endpoints go first, then configs. Every failure
+    to ``run_id`` when given) are touched, and with ``only`` just those of these names (a
+    list confirmed after a dry run). Endpoints go first, then configs. Every failure
     is collected and raised together as ``CleanupError`` after trying the rest.
     """
     leftovers = find_leftover_resources(target, run_id)
+    if only is not None:
+        leftovers = [r for r in leftovers if r.name in set(only)]
     scope = f" for run {run_id}" if run_id else ""
     if not leftovers:
         out(f"nothing to clean up{scope}")

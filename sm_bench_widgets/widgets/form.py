@@ -20,6 +20,26 @@ from sm_bench_widgets.widgets.fields import (
 )
 
 _DEFAULTS = BenchmarkConfig()
+# On the emulator the defaults are sized for a first run of about a minute: four memory
+# sizes (the smallest shows a model that does not fit), two MaxConcurrency values; adaptive
+# stopping ends most trials early. AWS keeps the config's defaults (minutes per endpoint).
+EMULATOR_DEFAULTS: dict[str, Any] = {
+    "memory_sizes": [1024, 2048, 3072, 4096],
+    "stability_benchmark_invocations": 80,
+    "concurrency_benchmark_max_conc": [2, 4],
+    "concurrency_num_clients_multiplier": [1, 2],
+    "concurrency_benchmark_invocations": 60,
+}
+
+
+def base_values(emulated: bool) -> dict[str, Any]:
+    """The form's starting values: the config's defaults, sized down on the emulator."""
+    values = dataclasses.asdict(_DEFAULTS)
+    if emulated:
+        values.update(EMULATOR_DEFAULTS)
+    return values
+
+
 NUMBER_WIDTH = w.Layout(width="140px")
 TEXT_WIDTH = w.Layout(width="260px")
 
@@ -133,12 +153,14 @@ def build_sections() -> dict[str, list[Field]]:
 class ConfigForm:
     """The options inputs, with a flag next to each and change notification."""
 
-    def __init__(self, defaults: dict[str, Any] | None = None):
+    def __init__(self, defaults: dict[str, Any] | None = None, emulated: bool = False):
         self.sections = build_sections()
         self.fields: dict[str, Field] = {
             f.name: f for fields in self.sections.values() for f in fields
         }
-        base = dataclasses.asdict(_DEFAULTS)
+        self._given = set(defaults or {})
+        self.emulated = emulated
+        base = base_values(emulated)
         for name, field in self.fields.items():
             field.set(base[name])
         for name, value in (defaults or {}).items():
@@ -149,6 +171,22 @@ class ConfigForm:
             titles=tuple(self.sections),
         )
         self.widget.selected_index = 0
+
+    def retarget(self, emulated: bool) -> None:
+        """Switch the starting values to the emulator's or AWS's, for the fields that still
+        hold the other target's (values given or typed by the user stay)."""
+        if emulated == self.emulated:
+            return
+        old, new = base_values(self.emulated), base_values(emulated)
+        self.emulated = emulated
+        for name in EMULATOR_DEFAULTS:
+            field = self.fields[name]
+            try:
+                current = field.get()
+            except ConfigError:
+                continue
+            if name not in self._given and current == old[name]:
+                field.set(new[name])
 
     def values(self) -> tuple[dict[str, Any], dict[str, ConfigError]]:
         """The parsed config values, and the fields whose text does not parse."""

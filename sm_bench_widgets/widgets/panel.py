@@ -6,7 +6,12 @@ Processing job (the launch choice) whose streamed results the panel follows; eve
 buffered and applied to the widgets by a throttled refresher, so neither the run nor the
 kernel waits for the display. ``start``/``stop``/``wait``/``result``/``config``/``attach``
 give the same control to scripts and tests. A panel never starts a run by itself: it
-remembers the job it launched from a folder and a new panel offers to reattach to it.
+remembers the job it launched from a folder and a new panel offers to reattach to it, and
+it offers to resume an interrupted run it finds in its result folder.
+
+A bare ``BenchmarkPanel()`` on the emulator is ready to run: a demo model's own sample
+payloads are filled in, the defaults are sized for about a minute, and while Run is
+disabled the status line says what it still needs.
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from sm_bench_widgets.api import (
 )
 from sm_bench_widgets.charts import enable_offline
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.emulator import demo_examples, demo_latency_bound_ms
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets.card import RecommendationCard
+from sm_bench_widgets.widgets.cleanup import LeftoversCleanup
 from sm_bench_widgets.widgets.dashboard import Dashboard
-from sm_bench_widgets.widgets.estimate import estimate_html
+from sm_bench_widgets.widgets.estimate import estimate_html, format_duration
 from sm_bench_widgets.widgets.exports import ExportButtons
 from sm_bench_widgets.widgets.fields import flag_markup
 from sm_bench_widgets.widgets.form import ConfigForm
@@ -49,6 +56,7 @@ from sm_bench_widgets.widgets.live import DEFAULT_INTERVAL_S, EventBuffer, Refre
 from sm_bench_widgets.widgets.models import ModelPicker
 from sm_bench_widgets.widgets.payload_source import PayloadSource
 from sm_bench_widgets.widgets.progress import ProgressView
+from sm_bench_widgets.widgets.resume import ResumeOffer
 from sm_bench_widgets.widgets.target import TargetChooser
 from sm_bench_widgets.widgets.validation import PAYLOAD_FIELD, check_values, runnable_errors
 from sm_bench_widgets.widgets.whatif import WhatIf
@@ -60,6 +68,7 @@ RESULT_REFRESH_S = 3.0  # cost and concurrency charts: at most this often (and a
 EMULATOR_SETUP_S = 3.0
 AWS_SETUP_S = 240.0
 FINALIZE_WAIT_S = 30.0
+ASSUMED_LATENCY_MS = 1000.0  # what invocations may take, for the estimate's bounds
 JOB_POLL_S = 3.0  # job monitor and streamed results: at most this often
 _NOT_RERANKED = object()
 
@@ -122,9 +131,10 @@ class BenchmarkPanel(w.VBox):
         self.payloads = PayloadSource(
             defaults.get("invoke_args_examples_file"), defaults.get("invoke_args_examples")
         )
-        self.form = ConfigForm(defaults)
+        self.form = ConfigForm(defaults, emulated=self.target_chooser.emulated)
+        self._auto_latency = ASSUMED_LATENCY_MS
         self.assumed_latency = w.BoundedFloatText(
-            value=1000,
+            value=ASSUMED_LATENCY_MS,
             min=1,
             max=60000,
             description="Invocations take up to (ms)",
@@ -158,6 +168,11 @@ class BenchmarkPanel(w.VBox):
         self.stop_button = w.Button(
             description="Stop", button_style="danger", icon="stop", disabled=True
         )
+        self.run_hint = w.HTML()
+        self.resume_offer = ResumeOffer(lambda run_dir: self._resume_from_button(run_dir))
+        self.cleanup = LeftoversCleanup(
+            lambda: self.target_chooser.target(), lambda: not self.target_chooser.emulated
+        )
         self.progress = ProgressView()
         self.dashboard = Dashboard()
         self.card = RecommendationCard()
@@ -176,16 +191,19 @@ class BenchmarkPanel(w.VBox):
                 self.job_form.widget,
                 self.attach_row,
                 self.reattach_offer,
-                w.HBox([self.run_button, self.stop_button]),
+                self.resume_offer.widget,
+                w.HBox([self.run_button, self.stop_button, self.run_hint]),
                 self.job_monitor.widget,
                 self.progress.widget,
                 self.dashboard.widget,
                 self.card.widget,
                 self.whatif.widget,
                 self.exports.widget,
+                _section("Housekeeping", self.cleanup.widget),
             ]
         )
         self.add_class("smb-panel")
+        self.dashboard.widget.add_class("smb-dashboard")
 
         self.run_button.on_click(lambda _b: self._start_from_button())
         self.stop_button.on_click(lambda _b: self.stop())
@@ -194,8 +212,10 @@ class BenchmarkPanel(w.VBox):
             lambda _b: self._recorded and self._attach_from_button(self._recorded.name)
         )
         self.forget_button.on_click(lambda _b: self._forget_recorded())
-        for part in (self.target_chooser, self.model_picker, self.payloads, self.form):
+        for part in (self.payloads, self.form):
             part.on_change(self._validate)
+        self.model_picker.on_change(self._model_changed)
+        self.form.fields["result_save_path"].observe(lambda _c: self._look_for_interrupted())
         self.job_form.on_change(self._validate)
         self.launch.on_change(self._launch_changed)
         self.assumed_latency.observe(lambda _c: self._validate(), names="value")
@@ -203,8 +223,10 @@ class BenchmarkPanel(w.VBox):
         self.target_chooser.on_change(self._target_changed)
         if self.target_chooser.problem() is None:
             self.model_picker.refresh()
+        self._use_demo_model()
         self._validate()
         self._check_recorded_job()
+        self._look_for_interrupted()
 
     # -- form ---------------------------------------------------------------------------
     def _values(self) -> tuple[dict[str, Any], dict[str, ConfigError]]:
@@ -265,12 +287,48 @@ class BenchmarkPanel(w.VBox):
             else target_problem or blocked or "Start the benchmark"
         )
         self._show_estimate(buildable)
+        self._show_run_hint(self._missing(errors, target_problem or blocked))
         if self.launch.job:
             self.job_form.show_cost(
                 self.estimate.duration_s if self.estimate is not None else None,
                 self._region(buildable),
                 self.target_chooser.emulated,
             )
+
+    def _missing(self, errors: dict[str, Any], problem: str | None) -> str | None:
+        """What Run still needs, in words (None when it may run)."""
+        if problem:
+            return problem
+        if not errors:
+            return None
+        needs = []
+        if "model_name" in errors:
+            needs.append("a model (pick or type its name under Model)")
+        if PAYLOAD_FIELD in errors:
+            needs.append(
+                "payload examples (paste JSON Lines under Payloads, or give a file)"
+                if self.payloads.missing
+                else "payload examples that pass the checks (see under Payloads)"
+            )
+        others = [n for n in errors if n not in ("model_name", PAYLOAD_FIELD)]
+        if others:
+            needs.append("valid values for " + ", ".join(others) + " (flagged above)")
+        return "Run needs " + "; and ".join(needs) + "."
+
+    def _show_run_hint(self, missing: str | None) -> None:
+        """Say next to Run what it needs; before any run, on the status line as well."""
+        if missing is None:
+            est = self.estimate
+            where = "on the emulator" if self.target_chooser.emulated else "on AWS"
+            text = "Ready: press Run" + (
+                f" (at most {format_duration(est.duration_s)} {where})." if est else "."
+            )
+        else:
+            text = missing
+        markup = f"<span class='smb-run-hint' style='color:#555'>{html.escape(text)}</span>"
+        self.run_hint.value = markup if missing is not None else ""
+        if self._handle is None and self._final is None:
+            self.progress.set_status(text)
 
     def _show_estimate(self, config: BenchmarkConfig | None) -> None:
         self.estimate = None
@@ -305,12 +363,43 @@ class BenchmarkPanel(w.VBox):
         return None
 
     def _target_changed(self) -> None:
+        self.form.retarget(self.target_chooser.emulated)
         if self.target_chooser.problem() is None:
             self.model_picker.refresh()
             if self.launch.job:
                 self.job_form.prefill(self.target_chooser.target())
+        self._use_demo_model()
         self._validate()
         self._check_recorded_job()
+
+    def _model_changed(self) -> None:
+        self._use_demo_model()
+        self._validate()
+
+    def _use_demo_model(self) -> None:
+        """On the emulator, fill in a demo model's sample payloads (unless the user gave
+        payloads of their own) and its invocation time for the estimate; take them back
+        for any other model."""
+        model = self.model_picker.value
+        usable = self.target_chooser.emulated and self.target_chooser.problem() is None
+        examples = demo_examples(model) if usable else None
+        self.payloads.fill(examples, model)
+        values, _ = self.form.values()
+        bound = demo_latency_bound_ms(model, values.get("memory_sizes") or []) if usable else None
+        latency = float(bound or ASSUMED_LATENCY_MS)
+        if self.assumed_latency.value == self._auto_latency:  # not typed by the user
+            self.assumed_latency.value = latency
+            self._auto_latency = latency
+
+    def _look_for_interrupted(self) -> None:
+        """Offer to resume an interrupted run of the result folder (none while running)."""
+        if self.running:
+            return
+        try:
+            folder = self.form.fields["result_save_path"].get()
+        except ConfigError:
+            return
+        self.resume_offer.look(folder or ".")
 
     def _launch_changed(self) -> None:
         job = self.launch.job
@@ -402,6 +491,39 @@ class BenchmarkPanel(w.VBox):
             self._hide_offer()
             self._follow(JobRun(job), job, None, bool(target.emulated))
             return job
+
+    def resume(self, run_dir: str | os.PathLike[str]) -> RunHandle:
+        """Carry on an interrupted run from its directory (``api.resume_benchmark``): only
+        what is still needed is redeployed; the charts start with the rows it holds."""
+        with self._lock:
+            if self.running:
+                raise RuntimeError("a run is already going on: stop it or wait for it first")
+            problem = self.target_chooser.problem()
+            if problem:
+                raise RuntimeError(problem)
+            target = self.target_chooser.target()
+            self._reset_views()
+            self._set_running(True)
+            try:
+                handle = api.resume_benchmark(run_dir, target)
+            except Exception as exc:
+                self.progress.add_error(str(exc))
+                self.progress.set_status("Not resumed.")
+                self._set_running(False)
+                raise
+            self.resume_offer.dismiss()
+            earlier = handle.result
+            self.dashboard.replace_rows(earlier.invocations)
+            self.dashboard.refresh_invocations()
+            self._follow(handle, None, earlier.config, bool(target.emulated))
+            self.progress.set_status(
+                f"Run {handle.run_id} resuming with {len(earlier.invocations):,} invocations "
+                "stored: creating the endpoints still needed..."
+            )
+            return handle
+
+    def _resume_from_button(self, run_dir: Any) -> None:
+        self._guarded(lambda: self.resume(run_dir), f"resume {run_dir}")
 
     def _follow(
         self,
@@ -741,7 +863,7 @@ class BenchmarkPanel(w.VBox):
             self.launch,
             self.job_form,
         )
-        for part in parts:
+        for part in (*parts, self.cleanup, self.resume_offer):
             part.set_disabled(running)
         for widget in (
             self.attach_name,
@@ -755,3 +877,5 @@ class BenchmarkPanel(w.VBox):
         self.run_button.disabled = running
         if not running:  # still "running" until the end is shown: check the form directly
             self._show_form_state()
+        else:
+            self.run_hint.value = ""

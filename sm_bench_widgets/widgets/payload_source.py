@@ -1,7 +1,9 @@
-"""Where the payload examples come from: a file path, an uploaded file or inline JSON Lines.
+"""Where the payload examples come from: JSON Lines pasted in, a file path or an upload.
 
-Shows how many examples there are, their sizes and content types, and refuses bodies over
-the 4 MB serverless limit (the checks of ``sm_bench_widgets.payloads``).
+The editor comes first and is the one place to look: a demo model's own samples are
+filled in there (``fill``), and a user's model starts with it empty and a line saying what
+to paste. Shows how many examples there are, their sizes and content types, and refuses
+bodies over the 4 MB serverless limit (the checks of ``sm_bench_widgets.payloads``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,18 @@ from sm_bench_widgets.payloads import (
 )
 from sm_bench_widgets.widgets.fields import flag_markup
 
-MODES = ("File", "Upload", "Inline")
-INLINE_PLACEHOLDER = '{"Body": "1,2,3,4", "ContentType": "text/csv"}'
+MODES = ("Inline", "File", "Upload")
+MODE_LABELS = {"Inline": "Paste JSON Lines", "File": "File path", "Upload": "Upload a file"}
+FORMAT_EXAMPLE = '{"Body": "1,2,3,4", "ContentType": "text/csv"}'
+INLINE_PLACEHOLDER = (
+    "Paste your model's payload examples here, one InvokeEndpoint request per line "
+    "(format below), or pick a file with the buttons above."
+)
+FORMAT_HINT = (
+    "<span class='smb-payload-format' style='color:#555'>One JSON object per line with the "
+    f"request's Body and ContentType, e.g. <code>{html.escape(FORMAT_EXAMPLE)}</code>; "
+    'binary bodies as <code>{"Body": {"base64": "..."}, ...}</code>.</span>'
+)
 
 
 def parse_jsonl_text(text: str, source: str = "inline") -> list[dict[str, Any]]:
@@ -109,7 +121,9 @@ class PayloadSource:
     """The payload inputs; ``config_values()`` gives the config fields they stand for."""
 
     def __init__(self, file: str | None = None, examples: list[dict[str, Any]] | None = None):
-        self.mode = w.ToggleButtons(options=list(MODES), value="Inline" if examples else "File")
+        self.mode = w.ToggleButtons(
+            options=[(MODE_LABELS[m], m) for m in MODES], value="File" if file else "Inline"
+        )
         self.path = w.Text(
             value=file or "", placeholder="examples.jsonl or .pkl", layout=w.Layout(width="420px")
         )
@@ -120,18 +134,63 @@ class PayloadSource:
             rows=5,
             layout=w.Layout(width="620px"),
         )
+        self.format_hint = w.HTML(FORMAT_HINT)
+        self.note = w.HTML()
         self.summary = w.HTML()
         self.max_body_bytes = 0
         self.flag_html = w.HTML()
+        self.missing = False
+        self.filled_for: str | None = None  # the demo model whose samples fill the editor
+        self._filled_text: str | None = None
         self._inputs = w.Box()
         self._cache: tuple[Any, list[dict[str, Any]]] | None = None
         self.mode.observe(self._show_mode, names="value")
         self._show_mode()
-        self.widget = w.VBox([self.mode, self._inputs, self.summary, self.flag_html])
+        self.widget = w.VBox(
+            [self.mode, self._inputs, self.note, self.format_hint, self.summary, self.flag_html]
+        )
+        self.widget.add_class("smb-payloads")
 
     def _show_mode(self, _change: Any = None) -> None:
         child = {"File": self.path, "Upload": self.upload, "Inline": self.inline}[self.mode.value]
         self._inputs.children = [child]
+        self.format_hint.layout.display = "" if self.mode.value == "Inline" else "none"
+
+    @property
+    def empty(self) -> bool:
+        """Whether the chosen source holds nothing yet (no text, path or upload)."""
+        if self.mode.value == "Inline":
+            return not self.inline.value.strip()
+        if self.mode.value == "File":
+            return not self.path.value.strip()
+        return not self.upload.value
+
+    @property
+    def untouched(self) -> bool:
+        """Whether the user has given no payloads of their own (empty, or samples filled in)."""
+        filled = self.mode.value == "Inline" and self.inline.value == self._filled_text
+        return self.empty or filled
+
+    def fill(self, examples: list[dict[str, Any]] | None, model: str | None = None) -> None:
+        """Put a demo model's sample ``examples`` in the editor (None: take back samples
+        filled in earlier); only while the user has given nothing of their own."""
+        if not self.untouched:
+            return
+        if examples is None:
+            if self._filled_text is not None and self.inline.value == self._filled_text:
+                self.inline.value = ""
+            self._filled_text = self.filled_for = None
+            self.note.value = ""
+            return
+        text = examples_to_jsonl(examples)
+        self._filled_text, self.filled_for = text, model
+        self.mode.value = "Inline"
+        self.inline.value = text
+        self.note.value = (
+            f"<span class='smb-payload-note' style='color:#555'>The sample payloads of "
+            f"<b>{html.escape(model or 'the demo model')}</b>, filled in: run them as they "
+            "are, or edit or replace them.</span>"
+        )
 
     def examples(self) -> list[dict[str, Any]]:
         """The checked examples from the chosen source; ``ConfigError`` when unusable."""
@@ -150,7 +209,7 @@ class PayloadSource:
         text = self.inline.value
         if not text.strip():
             raise ConfigError(
-                EXAMPLES_FIELD, "", "at least one JSON object per line, e.g. " + INLINE_PLACEHOLDER
+                EXAMPLES_FIELD, "", "at least one JSON object per line, e.g. " + FORMAT_EXAMPLE
             )
         return self._cached((mode, text), lambda: parse_jsonl_text(text))
 
@@ -170,12 +229,19 @@ class PayloadSource:
         return {FILE_FIELD: None, EXAMPLES_FIELD: examples}
 
     def refresh(self) -> ConfigError | None:
-        """Update the summary and flag; the problem, or None when the payloads are fine."""
+        """Update the summary and flag; the problem, or None when the payloads are fine.
+
+        Nothing given yet is not flagged as an error: ``missing`` says so, and the panel's
+        status line asks for payloads.
+        """
+        self.missing = self.empty
+        if self._filled_text is not None and self.inline.value != self._filled_text:
+            self.note.value = ""  # edited: no longer the samples as filled in
         try:
             examples = self.examples()
         except ConfigError as exc:
             self.summary.value = ""
-            self.flag(str(exc))
+            self.flag(None if self.missing else str(exc))
             return exc
         except OSError as exc:
             self.summary.value = ""
@@ -188,8 +254,9 @@ class PayloadSource:
         return None
 
     def flag(self, message: str | None) -> None:
-        """Show ``message`` under the payload inputs (or clear it)."""
-        self.flag_html.value = flag_markup(message)
+        """Show ``message`` under the payload inputs (or clear it); never for payloads not
+        given yet, which are asked for, not flagged."""
+        self.flag_html.value = "" if self.missing else flag_markup(message)
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the source or its content changes."""
