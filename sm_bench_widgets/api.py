@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import Leftover, check_model, find_leftover_resources
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.engine.deploy import account_quotas, check_quotas
 from sm_bench_widgets.engine.events import (
     Event,
     InvocationBatch,
@@ -206,6 +207,7 @@ def start_benchmark(
     sampler = prepare(config, options.seed)
     target = with_region(config, target or Target.from_environment())
     check_model(target, config.model_name)
+    check_quotas(account_quotas(target, config), config)
     run = Orchestrator(config, target, options, sampler)
     run.start()
     return RunHandle(run)
@@ -228,6 +230,7 @@ def resume_benchmark(
     point = resume_point(run_dir)
     target = target or Target.from_environment()
     check_model(target, point.config.model_name)
+    check_quotas(account_quotas(target, point.config), point.config)
     run = Orchestrator.resume(point, target, options)
     run.start()
     return RunHandle(run)

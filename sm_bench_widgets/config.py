@@ -85,6 +85,10 @@ class BenchmarkConfig:
     fetch_cloudwatch: bool = True
     endpoint_wait_timeout: float = ENDPOINT_WAIT_TIMEOUT_S
     allow_pickle: bool = False
+    # The account's serverless quotas, when known better than Service Quotas tells (None:
+    # read them, else AWS's documented 200 total MaxConcurrency and 50 endpoints).
+    account_max_concurrency: int | None = None
+    account_max_endpoints: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -258,6 +262,9 @@ class BenchmarkConfig:
         _bool("fetch_cloudwatch", self.fetch_cloudwatch)
         _number("endpoint_wait_timeout", self.endpoint_wait_timeout, 0, strict=True)
         _bool("allow_pickle", self.allow_pickle)
+        for quota in ("account_max_concurrency", "account_max_endpoints"):
+            if getattr(self, quota) is not None:
+                _int(quota, getattr(self, quota), 1)
 
     def require_runnable(self) -> None:
         """Check what a run needs beyond valid fields: a model and payload examples."""

@@ -43,13 +43,49 @@ MAX_WORKERS = 16
 
 
 class EndpointError(RuntimeError):
-    """An endpoint operation failed; carries the resource name and AWS's message."""
+    """An endpoint operation failed; carries the resource name, AWS's error code and message."""
 
-    def __init__(self, name: str, operation: str, message: str):
+    def __init__(self, name: str, operation: str, message: str, code: str = ""):
         self.name = name
         self.operation = operation
         self.message = message
-        super().__init__(f"{operation} {name}: {message}")
+        self.code = code
+        shown = f"{code}: {message}" if code and code not in message else message
+        super().__init__(f"{operation} {name}: {shown}")
+
+
+# Codes AWS answers when the caller's credentials have expired: every call fails until
+# they are refreshed, so a run stops instead of failing each step in turn.
+EXPIRED_CREDENTIALS = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+)
+LIMIT_EXCEEDED = "ResourceLimitExceeded"
+
+
+def error_code(exc: BaseException | None) -> str:
+    """The AWS error code of ``exc`` or of the error it was raised from ("" if none)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, EndpointError) and exc.code:
+            return exc.code
+        if isinstance(exc, ClientError):
+            return _error(exc)[0]
+        exc, seen = exc.__cause__, seen + 1
+    return ""
+
+
+def credentials_expired(exc: BaseException | None) -> bool:
+    """True when ``exc`` says the AWS credentials in use have expired."""
+    from botocore.exceptions import TokenRetrievalError
+
+    probe: BaseException | None = exc
+    for _ in range(5):
+        if probe is None:
+            break
+        if isinstance(probe, TokenRetrievalError):
+            return True
+        probe = probe.__cause__
+    return error_code(exc) in EXPIRED_CREDENTIALS
 
 
 class CleanupError(RuntimeError):
@@ -184,6 +220,11 @@ def _error(err: ClientError) -> tuple[str, str]:
     return str(info.get("Code", "")), str(info.get("Message", "")) or str(err)
 
 
+def _message_code(err: ClientError) -> tuple[str, str]:
+    code, message = _error(err)
+    return message, code
+
+
 def _is_not_found(err: ClientError) -> bool:
     code, message = _error(err)
     return code in ("ResourceNotFound", "ResourceNotFoundException") or (
@@ -211,7 +252,7 @@ def check_model(target: Target, model_name: str) -> None:
         if code in ("AccessDenied", "AccessDeniedException"):
             logger.debug("cannot describe model %s: %s", model_name, message)
             return
-        raise EndpointError(model_name, "DescribeModel", message) from err
+        raise EndpointError(model_name, "DescribeModel", message, code) from err
 
 
 def _model_error(target: Target, model_name: str, message: str) -> ConfigError:
@@ -243,12 +284,12 @@ def create_endpoint(target: Target, spec: EndpointSpec, name: str, run_id: str) 
     except ClientError as err:
         if _is_model_missing(err):
             raise _model_error(target, spec.model_name, _error(err)[1]) from err
-        raise EndpointError(name, "CreateEndpointConfig", _error(err)[1]) from err
+        raise EndpointError(name, "CreateEndpointConfig", *_message_code(err)) from err
     try:
         sm.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
     except ClientError as err:
         _undo_config(sm, name, err)
-        raise EndpointError(name, "CreateEndpoint", _error(err)[1]) from err
+        raise EndpointError(name, "CreateEndpoint", *_message_code(err)) from err
     except BaseException as exc:
         # The request may have reached AWS (e.g. Ctrl-C mid-call): remove whatever exists.
         try:
@@ -336,7 +377,7 @@ def delete_endpoint_only(
         except ClientError as err:
             if _is_not_found(err):
                 return None
-            raise EndpointError(name, "DescribeEndpoint", _error(err)[1]) from err
+            raise EndpointError(name, "DescribeEndpoint", *_message_code(err)) from err
         config = desc.get("EndpointConfigName")
         status = desc["EndpointStatus"]
         if status == "Deleting":
@@ -345,7 +386,9 @@ def delete_endpoint_only(
             last_error = None
         if status not in IN_PROGRESS:
             if last_error is not None:
-                raise EndpointError(name, "DeleteEndpoint", _error(last_error)[1]) from last_error
+                raise EndpointError(
+                    name, "DeleteEndpoint", *_message_code(last_error)
+                ) from last_error
             try:
                 sm.delete_endpoint(EndpointName=name)
                 return config
@@ -373,7 +416,7 @@ def _delete_config(sm: Any, name: str) -> None:
         sm.delete_endpoint_config(EndpointConfigName=name)
     except ClientError as err:
         if not _is_not_found(err):
-            raise EndpointError(name, "DeleteEndpointConfig", _error(err)[1]) from err
+            raise EndpointError(name, "DeleteEndpointConfig", *_message_code(err)) from err
 
 
 # -- leftovers -----------------------------------------------------------------------------

@@ -82,14 +82,16 @@ def read_quotas(
     given = {CONCURRENCY: max_concurrency, ENDPOINTS: max_endpoints}
     values: dict[Quota, int] = {}
     sources: dict[Quota, str] = {}
-    client = None
+    client, readable = None, True
     for quota in QUOTAS:
         if given[quota] is not None:
             values[quota], sources[quota] = int(given[quota]), "given"
             continue
         if client is None:
             client = target.client("service-quotas")
-        found = _read_quota(client, quota)
+        found = None
+        if readable:  # once Service Quotas failed to answer, it is not asked again
+            found, readable = _read_quota(client, quota)
         if found is None:
             values[quota], sources[quota] = quota.default, "documented default"
         else:
@@ -102,8 +104,9 @@ def read_quotas(
     )
 
 
-def _read_quota(client: Any, quota: Quota) -> int | None:
-    """The applied value of ``quota`` (or AWS's default for the account), None if unreadable."""
+def _read_quota(client: Any, quota: Quota) -> tuple[int | None, bool]:
+    """The applied value of ``quota`` (or AWS's default for the account), None if not found;
+    and False when Service Quotas cannot be read (not allowed, not served, unreachable)."""
     try:
         if quota.code is not None:
             try:
@@ -114,15 +117,16 @@ def _read_quota(client: Any, quota: Quota) -> int | None:
                 answer = client.get_aws_default_service_quota(
                     ServiceCode=SERVICE_CODE, QuotaCode=quota.code
                 )
-            return _value(answer.get("Quota", {}))
+            return _value(answer.get("Quota", {})), True
         for operation in ("list_service_quotas", "list_aws_default_service_quotas"):
             for page in client.get_paginator(operation).paginate(ServiceCode=SERVICE_CODE):
                 for entry in page.get("Quotas", []):
                     if str(entry.get("QuotaName", "")).lower() == quota.name.lower():
-                        return _value(entry)
+                        return _value(entry), True
     except (ClientError, BotoCoreError) as err:
         logger.info("cannot read the quota %r (%s); using its documented default", quota.name, err)
-    return None
+        return None, False
+    return None, True
 
 
 def _value(entry: dict[str, Any]) -> int | None:

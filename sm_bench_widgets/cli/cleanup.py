@@ -33,9 +33,16 @@ def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from sm_bench_widgets.aws.cleanup import sweep
+    from sm_bench_widgets.aws.endpoints import credentials_expired
 
     try:
         sweep(target_from_args(args), run_id=args.run_id, dry_run=args.dry_run)
     except (ClientError, BotoCoreError, RuntimeError, ValueError) as exc:
+        if credentials_expired(exc):
+            return fail(
+                "sm-bench cleanup",
+                f"{exc} -- the AWS credentials have expired: refresh them (e.g. `aws sso "
+                "login`, or a new session token) and run this command again",
+            )
         return fail("sm-bench cleanup", exc)
     return 0

@@ -133,6 +133,7 @@ class RunContext:
             self.report,
             wait_timeout=self.config.endpoint_wait_timeout,
             poll=poll,
+            given_quotas=(self.config.account_max_concurrency, self.config.account_max_endpoints),
         )
         self.metrics = MetricsCollector(self, self._earlier_cloudwatch)
 

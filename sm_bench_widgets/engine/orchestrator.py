@@ -42,7 +42,7 @@ from sm_bench_widgets.engine.plan import (
 )
 from sm_bench_widgets.engine.resume import ResumePoint
 from sm_bench_widgets.engine.steps.choose import choose_memory
-from sm_bench_widgets.engine.steps.deploy import deploy
+from sm_bench_widgets.engine.steps.deploy import deploy_waves
 from sm_bench_widgets.engine.steps.load import concurrency_endpoint, stability_trial
 from sm_bench_widgets.engine.steps.race import race
 from sm_bench_widgets.engine.steps.teardown import delete_leftovers, finish
@@ -290,7 +290,11 @@ class Orchestrator:
         if not trials:
             return
         self._announce("stability", trials)
-        deployed = deploy(ctx, trials)
+        for wave, deployed in deploy_waves(ctx, trials):
+            self._stability_wave(wave, deployed)
+
+    def _stability_wave(self, trials: list[Trial], deployed: dict) -> None:
+        ctx = self.ctx
         ready = [t for t in trials if deployed[t.endpoint_key].ok]
         if not ready or ctx.stop_event.is_set():
             return
@@ -318,11 +322,11 @@ class Orchestrator:
         if not trials:
             return
         self._announce("concurrency", trials)
-        deployed = deploy(ctx, trials)
-        for key, group in group_by_endpoint(trials).items():
-            d = deployed[key]
-            if not d.ok:
-                continue
-            if ctx.stop_event.is_set():
-                break
-            ctx.guarded(group, concurrency_endpoint, ctx, group, d.name)
+        for wave, deployed in deploy_waves(ctx, trials):
+            for key, group in group_by_endpoint(wave).items():
+                d = deployed[key]
+                if not d.ok:
+                    continue
+                if ctx.stop_event.is_set():
+                    break
+                ctx.guarded(group, concurrency_endpoint, ctx, group, d.name)

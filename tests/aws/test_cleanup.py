@@ -211,3 +211,33 @@ def test_tagging_api_answers_for_deleted_resources_are_ignored(target, leftovers
     kinds = {(r.name, r.kind) for r in find_leftover_resources(target)}
     assert (leftovers["b"], "endpoint") not in kinds
     assert (leftovers["a"], "endpoint") in kinds
+
+
+def test_only_this_tools_tag_counts_untagged_and_foreign_tags_are_left(target, model, leftovers):
+    sm = target.client("sagemaker")
+    variants = [
+        {
+            "VariantName": "AllTraffic",
+            "ModelName": model,
+            "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1},
+        }
+    ]
+    lookalikes = {
+        # the run-id key alone, without the tool tag
+        "run-tag-only": [{"Key": "sm-bench-widgets:run-id", "Value": "run-a"}],
+        # the tool's value under another key, and another tool's own tags
+        "value-elsewhere": [{"Key": "tool", "Value": "sm-bench-widgets"}],
+        "other-tool": [{"Key": "owner", "Value": "team-x"}, {"Key": "project", "Value": "y"}],
+        "untagged-config": [],
+    }
+    for name, tags in lookalikes.items():
+        kwargs = {"Tags": tags} if tags else {}
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants, **kwargs)
+        if name != "untagged-config":
+            sm.create_endpoint(EndpointName=name, EndpointConfigName=name, **kwargs)
+    ours = sorted([leftovers["a"], leftovers["b"], leftovers["orphan"]])
+    assert find_leftovers(target) == ours
+    assert sweep(target, out=lambda line: None) == ours
+    endpoints, configs = all_resources(target)
+    assert sorted(endpoints) == ["not-ours", "other-tool", "run-tag-only", "value-elsewhere"]
+    assert sorted(configs) == sorted([*lookalikes, "not-ours"])
