@@ -1,18 +1,16 @@
 """``sm-bench iam-policy`` allows every AWS operation the tool calls, and little else.
 
 The operations are found by recording the calls of full runs on the emulator with
-botocore's ``before-call`` event: in this process on the run's session, and in a
-Processing job's host processes through a ``sitecustomize`` that registers the same hook.
+botocore's ``before-call`` event: in this process on the run's session, and in the
+processes a run starts (its load worker, a Processing job's hosts) through a
+``sitecustomize`` that registers the same hook (``tests/botocore_calls.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +20,7 @@ from sm_bench_widgets.aws.endpoints import EndpointSpec, create_endpoint
 from sm_bench_widgets.cli.iam_policy import build_policy, iam_action, policy_actions
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.payloads import write_jsonl
+from tests.botocore_calls import CallRecorder
 from tests.engine.helpers import CSV_EXAMPLES
 
 CLI = [sys.executable, "-m", "sm_bench_widgets.cli"]
@@ -51,49 +50,21 @@ NOT_RECORDED = {
     "logs:PutLogEvents",
 }
 
-SITECUSTOMIZE = """
-import os
-
-if os.environ.get("SM_BENCH_CALL_LOG"):
-    import botocore.session
-
-    _init = botocore.session.Session.__init__
-
-    def _record(model, **kwargs):
-        with open(os.environ["SM_BENCH_CALL_LOG"], "a") as log:
-            log.write(f"{model.service_model.service_name} {model.name}\\n")
-
-    def __init__(self, *args, **kwargs):
-        _init(self, *args, **kwargs)
-        self.register("before-call", _record)
-
-    botocore.session.Session.__init__ = __init__
-"""
-
-
-class Recorder:
-    """The (service, operation) of every call made through a boto3 session."""
-
-    def __init__(self) -> None:
-        self.calls: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-
-    def __call__(self, model, **kwargs) -> None:
-        with self._lock:
-            self.calls.add((model.service_model.service_name, model.name))
-
-    def actions(self) -> set[str]:
-        return {a for s, o in self.calls if (a := iam_action(s, o)) is not None}
-
 
 @pytest.fixture
 def target(fresh_emulator):
     return fresh_emulator.target()
 
 
-def recorded_local_run(target, tmp_path: Path) -> Recorder:
-    recorder = Recorder()
-    target.session.events.register("before-call", recorder)
+def actions_of(recorder: CallRecorder) -> set[str]:
+    return {a for s, o in recorder.counts() if (a := iam_action(s, o)) is not None}
+
+
+def test_the_local_policy_allows_every_call_of_a_full_run_and_cleanup(
+    target, tmp_path, monkeypatch
+):
+    recorder = CallRecorder(tmp_path, monkeypatch)
+    recorder.watch(target.session)
     config = BenchmarkConfig(
         model_name="demo-nlp",
         invoke_args_examples=CSV_EXAMPLES,
@@ -109,34 +80,22 @@ def recorded_local_run(target, tmp_path: Path) -> Recorder:
     spec = EndpointSpec("demo-nlp", 2048, 1)
     create_endpoint(target, spec, "demo-nlp-leftover-m2048-c1", "killedrun")
     assert sweep(target, out=lambda _line: None) == ["demo-nlp-leftover-m2048-c1"]
-    return recorder
 
-
-def test_the_local_policy_allows_every_call_of_a_full_run_and_cleanup(target, tmp_path):
-    recorder = recorded_local_run(target, tmp_path)
+    actions = actions_of(recorder)
     allowed = policy_actions(build_policy("local"))
-    print("recorded in local mode:", sorted(recorder.actions()))
-    assert recorder.actions() <= allowed, sorted(recorder.actions() - allowed)
-    assert {"sagemaker:CreateEndpoint", "sagemaker:InvokeEndpoint"} <= recorder.actions()
+    assert actions <= allowed, sorted(actions - allowed)
+    assert {"sagemaker:CreateEndpoint", "sagemaker:InvokeEndpoint"} <= actions
     # least privilege: nothing beyond what is called or named above with its reason
-    assert allowed - recorder.actions() <= NOT_RECORDED, sorted(allowed - recorder.actions())
+    assert allowed - actions <= NOT_RECORDED, sorted(allowed - actions)
 
 
 def test_the_job_policy_allows_every_call_of_launching_following_and_hosting_a_job(
     target, tmp_path, monkeypatch
 ):
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    log = tmp_path / "host-calls.txt"
-    monkeypatch.setenv("SM_BENCH_CALL_LOG", str(log))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
-    )
     from sm_bench_widgets.sagemaker_runner import run_as_sagemaker_job
 
-    recorder = Recorder()
-    target.session.events.register("before-call", recorder)
+    recorder = CallRecorder(tmp_path, monkeypatch)
+    recorder.watch(target.session)
     payloads = write_jsonl(CSV_EXAMPLES, tmp_path / "payloads.jsonl")
     handle = run_as_sagemaker_job(
         ROLE,
@@ -152,11 +111,10 @@ def test_the_job_policy_allows_every_call_of_launching_following_and_hosting_a_j
     assert result is not None and handle.status() == "Completed", handle.failure_reason
     handle.logs()
 
-    host = {tuple(line.split()) for line in log.read_text().splitlines()}
+    host = {tuple(line.split()) for line in recorder.log.read_text().splitlines()}
     assert ("sagemaker-runtime", "InvokeEndpoint") in host  # the hook saw the job's host
-    actions = recorder.actions() | {a for s, o in host if (a := iam_action(s, o))}
+    actions = actions_of(recorder)
     allowed = policy_actions(build_policy("processing-job"))
-    print("recorded in job mode:", sorted(actions))
     assert actions <= allowed, sorted(actions - allowed)
     assert "sagemaker:CreateProcessingJob" in actions
     assert allowed - actions <= NOT_RECORDED | policy_actions(build_policy("local")), sorted(

@@ -1,0 +1,105 @@
+"""Under load: MaxConcurrency 200 with 400 clients against an emulator in its own process.
+
+Every invocation the client sent is accounted for, in the run store and in the result
+(sent = ok + throttled + model errors + other errors), and the run leaves no thread or
+process behind. "Sent" is counted independently of the engine, by botocore's before-call
+event in every process of the run (tests/botocore_calls.py). Memory over 100,000
+invocations is a benchmark (benchmarks/under_load_memory.py), too slow for a test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+import sm_bench_widgets
+from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.aws.endpoints import find_leftovers
+from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.emulator.process import served
+from sm_bench_widgets.engine.store import load_run
+from sm_bench_widgets.schema import OUTCOMES
+from tests.botocore_calls import CallRecorder
+from tests.engine.helpers import CSV_EXAMPLES
+from tests.waiting import wait_until
+
+MAX_CONCURRENCY = 200
+CLIENTS = 400
+
+
+@pytest.fixture(scope="module")
+def emulator_process():
+    root = str(Path(sm_bench_widgets.__file__).resolve().parents[1])
+    with pytest.MonkeyPatch.context() as mp:
+        # the emulator process imports this checkout, wherever the package is installed
+        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        # quota room for the stability endpoint beside MaxConcurrency 200; at half speed a
+        # request lasts long enough on the service for 400 clients to overlap past 200
+        with served("--account-max-concurrency", "1000", time_scale=0.5, seed=7) as emu:
+            yield emu
+
+
+def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
+    emulator_process, tmp_path, monkeypatch
+):
+    me = psutil.Process()
+    threads_before = {t.ident for t in threading.enumerate()}
+    children_before = {p.pid for p in me.children(recursive=True)}
+
+    target = Target.for_emulator(emulator_process.url)
+    calls = CallRecorder(tmp_path / "calls", monkeypatch)  # also in the run's load worker
+    calls.watch(target.session)
+    config = BenchmarkConfig(
+        model_name="demo-nlp",
+        invoke_args_examples=CSV_EXAMPLES,
+        memory_sizes=[2048],
+        stability_benchmark_invocations=30,
+        concurrency_benchmark_max_conc=[MAX_CONCURRENCY],
+        concurrency_num_clients_multiplier=[CLIENTS / MAX_CONCURRENCY],
+        concurrency_benchmark_invocations=10_000,
+        adaptive=False,
+        fetch_cloudwatch=False,
+        result_save_path=str(tmp_path),
+    )
+    result = run_benchmark(config, target, progress=False)
+    assert result.status == "completed", result.errors
+    sent = calls.counts()[("sagemaker-runtime", "InvokeEndpoint")]
+
+    inv = result.invocations
+    load = inv[inv["clients"] == CLIENTS]
+    assert load["client_id"].nunique() == CLIENTS  # all 400 clients sent
+    # more clients than MaxConcurrency: some are throttled, and those count as sent too
+    assert (load["outcome"] == "throttled").any()
+    assert set(inv["outcome"]) <= set(OUTCOMES)
+    # the result: every request sent is one row, and one outcome
+    assert sent == len(inv)
+    counts = inv["outcome"].value_counts()
+    assert sent == sum(int(counts.get(o, 0)) for o in OUTCOMES)
+    summary = result.summary
+    parts = [
+        "ok_count",
+        "throttle_count",
+        "insufficient_memory_count",
+        "model_error_count",
+        "other_error_count",
+    ]
+    assert (summary[parts].sum(axis=1) == summary["count"]).all()
+    assert int(summary["count"].sum()) == sent
+    # the run store: as many rows, and the status file's count agrees
+    stored = load_run(result.run_dir)
+    assert len(stored.invocations) == sent
+    assert stored.status["invocations"] == sent
+
+    # nothing left behind: endpoints, threads, processes
+    assert find_leftovers(target, run_id=result.run_id) == []
+    wait_until(
+        lambda: {t.ident for t in threading.enumerate() if t.is_alive()} <= threads_before,
+        timeout=60,
+        message="threads of the run are still alive after it ended",
+    )
+    assert {p.pid for p in me.children(recursive=True)} <= children_before
