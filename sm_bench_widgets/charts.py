@@ -77,6 +77,8 @@ CONFIG_KEYS = ("memory_size", "max_concurrency", "provisioned_concurrency")
 PICK = "pick"
 """The cost chart's click selection: a point selection on ``CONFIG_KEYS``."""
 WAITING_TEXT = "Waiting for data…"
+NO_DATA_TEXT = "No data in this run"
+"""The note of an empty chart: while a run goes on (``waiting=True``), and after it."""
 LABEL_CHAR_PX = 6.6  # width of a character of the cost chart's bold 11 px labels
 POINT_RADIUS_PX = 9.0  # the largest marker's radius (size 260)
 
@@ -116,14 +118,18 @@ def _of_config(frame: pd.DataFrame, selected: dict[str, Any] | None) -> pd.DataF
     return frame.loc[keep]
 
 
+def _note(waiting: bool) -> str:
+    return WAITING_TEXT if waiting else NO_DATA_TEXT
+
+
 def _waiting(
-    title: str, names: tuple[str, ...], width: int, height: int, note: str | None = None
+    title: str, names: tuple[str, ...], width: int, height: int, note: str
 ) -> tuple[alt.Chart, dict[str, list[dict[str, Any]]]]:
-    """A note where a chart will be, for a chart with no rows yet: no axes, no data domains
+    """A note where a chart's plot goes, for a chart with no rows: no axes, no data domains
     (Vega computes a domain from no rows as infinite, and warns)."""
     chart = (
         alt.Chart(alt.Data(values=[{}]))
-        .mark_text(text=note or WAITING_TEXT, fontSize=14, color="#666", fontStyle="italic")
+        .mark_text(text=note, fontSize=14, color="#666", fontStyle="italic")
         .encode(x=alt.value(width / 2), y=alt.value(height / 2))
         .properties(title=title, width=width, height=height)
     )
@@ -224,13 +230,18 @@ def latency_distribution_data(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _latency_distribution(invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None):
+def _latency_distribution(
+    invocations: pd.DataFrame | None,
+    selected: dict[str, Any] | None = None,
+    waiting: bool = True,
+):
     data = latency_distribution_data(invocations, selected)
     title = "Latency distribution per memory size"
     if selected:
         title = f"Latency distribution of {selection_label(selected)} (selected)"
     if data.empty:
         note = f"No ok warm invocations of {selection_label(selected)}" if selected else None
+        note = note or _note(waiting)
         return _waiting(title, DATASET_NAMES["latency_distribution"], WIDTH, HEIGHT, note)
     chart = (
         alt.Chart(alt.NamedData(name="latency_distribution"))
@@ -253,15 +264,19 @@ def _latency_distribution(invocations: pd.DataFrame | None, selected: dict[str, 
 
 
 def latency_distribution(
-    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+    invocations: pd.DataFrame | None,
+    selected: dict[str, Any] | None = None,
+    *,
+    waiting: bool = True,
 ) -> alt.Chart:
     """Distribution of ok warm latencies per memory size, one step line per size.
 
     Reads the named dataset ``latency_distribution`` (rows of
     ``latency_distribution_data``); at most 6 x ``HISTOGRAM_BINS`` rows. ``selected``
-    keeps one configuration's invocations; with no rows it is a waiting note.
+    keeps one configuration's invocations. With no rows it is a note: waiting for data
+    (``waiting``, a run goes on) or no data.
     """
-    return _attach(*_latency_distribution(invocations, selected))
+    return _attach(*_latency_distribution(invocations, selected, waiting))
 
 
 # -- cost against latency -----------------------------------------------------------------
@@ -404,12 +419,15 @@ def _label_cost(
 
 
 def _cost_vs_latency(
-    costs: pd.DataFrame | None, recommendation: Any = None, percentile: str = "p90"
+    costs: pd.DataFrame | None,
+    recommendation: Any = None,
+    percentile: str = "p90",
+    waiting: bool = True,
 ):
     data = cost_vs_latency_data(costs, recommendation, percentile)
     title = f"Cost per 1M invocations against {percentile} latency"
     if data.empty:
-        return _waiting(title, DATASET_NAMES["cost_vs_latency"], WIDTH, HEIGHT)
+        return _waiting(title, DATASET_NAMES["cost_vs_latency"], WIDTH, HEIGHT, _note(waiting))
     base = alt.Chart(alt.NamedData(name="cost_vs_latency"))
     tooltip = [
         alt.Tooltip("label:N", title="configuration"),
@@ -488,16 +506,21 @@ def _cost_vs_latency(
 
 
 def cost_vs_latency(
-    costs: pd.DataFrame | None, recommendation: Any = None, percentile: str = "p90"
+    costs: pd.DataFrame | None,
+    recommendation: Any = None,
+    percentile: str = "p90",
+    *,
+    waiting: bool = True,
 ) -> alt.LayerChart:
     """Cost per 1M invocations against latency per configuration: the recommendation and
     runner-up labelled, the Pareto frontier dashed, a click selects a point (``PICK``).
 
     Reads the named datasets ``cost_vs_latency`` (rows of ``cost_vs_latency_data``: one per
     configuration, its ``role`` is ``recommended``, ``runner-up`` or ``other``) and
-    ``cost_frontier`` (its rows on the frontier, by latency); with no rows, a waiting note.
+    ``cost_frontier`` (its rows on the frontier, by latency); with no rows, a note (see
+    ``latency_distribution``).
     """
-    return _attach(*_cost_vs_latency(costs, recommendation, percentile))
+    return _attach(*_cost_vs_latency(costs, recommendation, percentile, waiting))
 
 
 # -- concurrency --------------------------------------------------------------------------
@@ -529,12 +552,12 @@ def concurrency_data(concurrency_summary: pd.DataFrame | None) -> pd.DataFrame:
     return frame[columns].sort_values(["max_concurrency", "clients"]).reset_index(drop=True)
 
 
-def _concurrency_chart(concurrency_summary: pd.DataFrame | None):
+def _concurrency_chart(concurrency_summary: pd.DataFrame | None, waiting: bool = True):
     data = concurrency_data(concurrency_summary)
     title = "Concurrency: throughput, p90 and throttles against clients"
     if data.empty:
         width = 3 * (WIDTH // 2 + 40) + 2 * 20
-        return _waiting(title, DATASET_NAMES["concurrency_chart"], width, HEIGHT)
+        return _waiting(title, DATASET_NAMES["concurrency_chart"], width, HEIGHT, _note(waiting))
     base = alt.Chart(alt.NamedData(name="concurrency"))
     x = alt.X("clients:Q", title="concurrent clients")
     colour = alt.Color("max_concurrency:O", title="max concurrency")
@@ -566,13 +589,15 @@ def _concurrency_chart(concurrency_summary: pd.DataFrame | None):
     return chart, {"concurrency": _records(data)}
 
 
-def concurrency_chart(concurrency_summary: pd.DataFrame | None) -> alt.HConcatChart:
+def concurrency_chart(
+    concurrency_summary: pd.DataFrame | None, *, waiting: bool = True
+) -> alt.HConcatChart:
     """Throughput, p90 latency and throttled share against clients, per max concurrency.
 
     Reads the named dataset ``concurrency`` (rows of ``concurrency_data``); with no rows,
-    a waiting note.
+    a note (see ``latency_distribution``).
     """
-    return _attach(*_concurrency_chart(concurrency_summary))
+    return _attach(*_concurrency_chart(concurrency_summary, waiting))
 
 
 # -- cold against warm --------------------------------------------------------------------
@@ -596,11 +621,11 @@ def cold_vs_warm_data(invocations: pd.DataFrame | None) -> pd.DataFrame:
     return data[columns]
 
 
-def _cold_vs_warm(invocations: pd.DataFrame | None):
+def _cold_vs_warm(invocations: pd.DataFrame | None, waiting: bool = True):
     data = cold_vs_warm_data(invocations)
     title = "Cold against warm latency per configuration"
     if data.empty:
-        return _waiting(title, DATASET_NAMES["cold_vs_warm"], WIDTH, HEIGHT)
+        return _waiting(title, DATASET_NAMES["cold_vs_warm"], WIDTH, HEIGHT, _note(waiting))
     base = alt.Chart(alt.NamedData(name="cold_vs_warm"))
     kind_colour = alt.Color(
         "kind:N",
@@ -638,13 +663,13 @@ def _cold_vs_warm(invocations: pd.DataFrame | None):
     return chart, {"cold_vs_warm": _records(data)}
 
 
-def cold_vs_warm(invocations: pd.DataFrame | None) -> alt.LayerChart:
+def cold_vs_warm(invocations: pd.DataFrame | None, *, waiting: bool = True) -> alt.LayerChart:
     """Median (bar) and maximum (tick) latency of cold and warm invocations per configuration.
 
     Reads the named dataset ``cold_vs_warm`` (rows of ``cold_vs_warm_data``); with no
-    rows, a waiting note.
+    rows, a note (see ``latency_distribution``).
     """
-    return _attach(*_cold_vs_warm(invocations))
+    return _attach(*_cold_vs_warm(invocations, waiting))
 
 
 # -- timeline -----------------------------------------------------------------------------
@@ -723,14 +748,18 @@ def _even_sample(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     return frame.sort_values("t_s").iloc[np.unique(positions)]
 
 
-def _timeline(invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None):
+def _timeline(
+    invocations: pd.DataFrame | None,
+    selected: dict[str, Any] | None = None,
+    waiting: bool = True,
+):
     points, counts = timeline_data(invocations, selected)
     title = "Invocations over time"
     if selected:
         title = f"Invocations of {selection_label(selected)} over time (selected)"
     scatter_height, bars_height = HEIGHT - 40, 90
     if points.empty or counts.empty:
-        note = f"No invocations of {selection_label(selected)}" if selected else None
+        note = f"No invocations of {selection_label(selected)}" if selected else _note(waiting)
         width, height = 2 * WIDTH + 60, scatter_height + bars_height + 20
         return _waiting(title, DATASET_NAMES["timeline"], width, height, note)
     outcome_colour = alt.Color(
@@ -790,31 +819,36 @@ def _timeline(invocations: pd.DataFrame | None, selected: dict[str, Any] | None 
 
 
 def timeline(
-    invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None
+    invocations: pd.DataFrame | None,
+    selected: dict[str, Any] | None = None,
+    *,
+    waiting: bool = True,
 ) -> alt.VConcatChart:
     """Invocations over time: sampled latencies and stacked counts, coloured by outcome.
 
     Reads the named datasets ``timeline_points`` and ``timeline_counts`` (the two frames of
     ``timeline_data``), bounded whatever the number of invocations; the time axis starts
     at the run's first request. ``selected`` keeps one configuration's invocations; with
-    no rows it is a waiting note.
+    no rows it is a note (see ``latency_distribution``).
     """
-    return _attach(*_timeline(invocations, selected))
+    return _attach(*_timeline(invocations, selected, waiting))
 
 
 # -- all together -------------------------------------------------------------------------
 def dashboard(result: Any) -> alt.VConcatChart:
     """Every chart of a ``BenchmarkResult`` in one composition (for the report and notebooks).
 
-    Reads the union of ``DATASET_NAMES``'s datasets; colour scales stay per chart.
+    Reads the union of ``DATASET_NAMES``'s datasets; colour scales stay per chart. An
+    empty chart waits for data while the result's run goes on, else says it has none.
     """
     invocations = result.invocations
+    waiting = getattr(result, "status", "") == "running"
     parts = [
-        _latency_distribution(invocations),
-        _cold_vs_warm(invocations),
-        _cost_vs_latency(result.costs, result.recommendation),
-        _concurrency_chart(result.concurrency),
-        _timeline(invocations),
+        _latency_distribution(invocations, None, waiting),
+        _cold_vs_warm(invocations, waiting),
+        _cost_vs_latency(result.costs, result.recommendation, "p90", waiting),
+        _concurrency_chart(result.concurrency, waiting),
+        _timeline(invocations, None, waiting),
     ]
     datasets: dict[str, list[dict[str, Any]]] = {}
     for _, data in parts:

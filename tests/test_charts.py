@@ -165,6 +165,23 @@ def test_empty_charts_show_a_waiting_note_and_no_data_domain(name):
     assert charts.WAITING_TEXT not in svg and "role-axis" in svg
 
 
+@pytest.mark.parametrize("name", list(FRAME_CHARTS))
+def test_an_empty_chart_after_its_run_says_it_has_no_data(name):
+    build, _ = FRAME_CHARTS[name]
+    text = json.dumps(build(None, waiting=False).to_dict(), ensure_ascii=False)
+    assert charts.NO_DATA_TEXT in text and charts.WAITING_TEXT not in text
+    assert charts.layout(build(None, waiting=False)) != charts.layout(build(None))
+
+
+def test_dashboard_of_a_finished_result_has_no_waiting_note():
+    config = BenchmarkConfig(model_name="m", memory_sizes=[1024, 2048])
+    text = json.dumps(
+        charts.dashboard(BenchmarkResult(config, invocations())).to_dict(), ensure_ascii=False
+    )
+    assert charts.NO_DATA_TEXT in text  # no concurrency trials
+    assert charts.WAITING_TEXT not in text
+
+
 def test_rows_without_figures_are_no_points():
     partial = costs()
     partial.loc[:, "p90_ms"] = np.nan

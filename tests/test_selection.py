@@ -60,6 +60,12 @@ def test_charts_wait_for_data_then_embed_once_and_update_in_place(result):
     assert timeline.embeds == 2 and timeline.updates == 2  # the rows, in place
     assert sum(r["count"] for r in timeline.datasets()["timeline_counts"]) == 120
     assert charts.WAITING_TEXT not in json.dumps(timeline.widget.spec, ensure_ascii=False)
+    # the run ends without concurrency trials: that chart no longer waits
+    concurrency = json.dumps(dashboard.charts["concurrency_chart"].widget.spec, ensure_ascii=False)
+    assert charts.WAITING_TEXT in concurrency
+    dashboard.refresh_result(result)
+    concurrency = json.dumps(dashboard.charts["concurrency_chart"].widget.spec, ensure_ascii=False)
+    assert charts.NO_DATA_TEXT in concurrency
 
 
 def test_a_click_selects_a_configuration_and_filters_the_charts(result):

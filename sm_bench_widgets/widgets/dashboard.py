@@ -148,7 +148,7 @@ class Dashboard:
         """Forget the rows, result and selection of a previous run."""
         with self._lock:
             self._chunks, self._frame, self.row_count = [], None, 0
-            self.selected = None
+            self.selected, self._result = None, None
             self.selection.hide()
             self.refresh_invocations()
             self.refresh_result(None)
@@ -174,11 +174,15 @@ class Dashboard:
                 self._chunks = [self._frame]
             return self._frame
 
+    def _waiting(self) -> bool:
+        """Whether an empty chart waits for data: no result yet, or its run goes on."""
+        return self._result is None or getattr(self._result, "status", "") == "running"
+
     def _invocation_chart(self, name: str, frame: pd.DataFrame | None) -> alt.TopLevelMixin:
         build = getattr(charts, name)
         if name in SELECTED_CHARTS and self.selected is not None:
-            return build(frame, self.selected.key())
-        return build(frame)
+            return build(frame, self.selected.key(), waiting=self._waiting())
+        return build(frame, waiting=self._waiting())
 
     def refresh_invocations(self) -> list[str]:
         """Recompute the charts built from raw invocations; the names that changed."""
@@ -193,7 +197,9 @@ class Dashboard:
     def refresh_result(self, result: Any) -> list[str]:
         """Recompute cost and concurrency charts from a (partial) ``BenchmarkResult``."""
         with self._lock:
+            was_waiting = self._waiting()
             self._result = result
+            waiting = self._waiting()
             if result is None:
                 built = {
                     "cost_vs_latency": charts.cost_vs_latency(None),
@@ -201,10 +207,16 @@ class Dashboard:
                 }
             else:
                 built = {
-                    "cost_vs_latency": charts.cost_vs_latency(result.costs, result.recommendation),
-                    "concurrency_chart": charts.concurrency_chart(result.concurrency),
+                    "cost_vs_latency": charts.cost_vs_latency(
+                        result.costs, result.recommendation, waiting=waiting
+                    ),
+                    "concurrency_chart": charts.concurrency_chart(
+                        result.concurrency, waiting=waiting
+                    ),
                 }
             changed = [name for name, chart in built.items() if self.charts[name].update(chart)]
+            if waiting != was_waiting:  # the run ended (or a new one began): their notes change
+                changed += self.refresh_invocations()
             self._show_selection()
             return changed
 
