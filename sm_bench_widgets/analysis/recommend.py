@@ -60,6 +60,9 @@ class Recommendation:
     trial_id: str = ""
     clients: int = 1
     not_measured: list[str] = field(default_factory=list)
+    # What to deploy for the user's traffic (config.traffic; TrafficAnswer.to_dict()):
+    # its sentence then leads.
+    traffic: dict[str, Any] | None = None
 
     @property
     def rule_formula(self) -> str:
@@ -73,7 +76,10 @@ class Recommendation:
         return data
 
     def headline(self) -> str:
-        """One sentence: what to deploy, its expected p50/p90 and cost per 1M invocations."""
+        """One sentence: what to deploy, its expected p50/p90 and cost per 1M invocations
+        (with traffic given, the plain answer for that traffic)."""
+        if self.traffic:
+            return f"{self.traffic['sentence']}."
         text = f"Deploy {self.memory_size} MB, max concurrency {self.max_concurrency}"
         if self.provisioned_concurrency:
             text += f", provisioned concurrency {self.provisioned_concurrency}"

@@ -21,7 +21,7 @@ Everything here is a pure function of numbers and DataFrames.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -483,7 +483,7 @@ def answer_from_frames(
     invocations: pd.DataFrame,
     cold_starts: pd.DataFrame,
     costs: pd.DataFrame,
-    needs: TrafficNeeds,
+    needs: TrafficNeeds | Callable[[float], TrafficNeeds],
     prices: Prices,
     memory_size: int,
     *,
@@ -492,15 +492,22 @@ def answer_from_frames(
     instance_type: str = "ml.c5.large",
 ) -> TrafficAnswer | None:
     """``traffic_answer`` at ``memory_size`` from a result's tables: warm latencies of its
-    ok on-demand invocations, its median measured cold-start penalty, and the billed
-    duration and payload sizes of its cost row. None when nothing ok was measured there."""
+    ok on-demand invocations (of its stability trial when there is one), its median
+    measured cold-start penalty, and the billed duration and payload sizes of its cost row.
+    None when nothing ok was measured there. ``needs`` may be a function of the mean warm
+    service time (ms), for a peak given in requests in flight."""
     inv = _on_demand(invocations, memory_size)
     if inv is None or inv.empty:
         return None
     ok = inv[(inv["outcome"].astype(str) == "ok") & ~inv["cold"].astype(bool)]
+    if "phase" in ok and (ok["phase"] == "stability").any():
+        # one request at a time after a marked cold probe: the cleanest warm sample
+        ok = ok[ok["phase"] == "stability"]
     warm = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy()
     if warm.size == 0:
         return None
+    if callable(needs):
+        needs = needs(float(warm.mean()))
     cold = _on_demand(cold_starts, memory_size)
     penalty = math.nan
     if cold is not None and len(cold):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from sm_bench_widgets.analysis import cost, pricing, recommend, stats
+from sm_bench_widgets.analysis import cost, pricing, recommend, stats, traffic
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.frames import normalize_cloudwatch, normalize_invocations
 from sm_bench_widgets.result import exports, persistence, render
@@ -306,11 +306,52 @@ class BenchmarkResult:
             honour_racing,
         )
         if rec is not None:
+            answer = self.traffic_answer_at(rec.memory_size, sla_percentile, sla_ms)
+            if answer is not None:
+                rec.traffic = answer.to_dict()
+                rec.reasons = [*answer.evidence, *rec.reasons]
             planned = self._planned(rec.memory_size)
             rec.not_measured = recommend.unmeasured(
                 self.summary, planned, rec, self.status != "completed"
             )
         return rec, reason
+
+    @property
+    def traffic_answer(self) -> traffic.TrafficAnswer | None:
+        """What to deploy for ``config.traffic`` at the recommended memory size, with its
+        options and monthly costs; None without traffic or a recommendation."""
+        rec = self.recommendation
+        if rec is None:
+            return None
+        c = self.config
+        return self.traffic_answer_at(rec.memory_size, c.sla_percentile, c.sla_ms)
+
+    def traffic_answer_at(
+        self, memory_size: int, sla_percentile: int | None, sla_ms: float | None
+    ) -> traffic.TrafficAnswer | None:
+        """``traffic.answer_from_frames`` for ``config.traffic`` at ``memory_size``."""
+        given = self.config.traffic
+        if given is None:
+            return None
+        return self._cached(
+            f"traffic-{memory_size}-{sla_percentile}-{sla_ms}",
+            lambda: traffic.answer_from_frames(
+                self._invocations,
+                self.cold_starts,
+                self.costs,
+                given.needs,
+                self.prices,
+                memory_size,
+                sla_ms=sla_ms,
+                sla_percentile=sla_percentile,
+                instance_type=self.config.comparison_instance_type,
+            ),
+        )
+
+    @property
+    def throttle_check(self) -> pd.DataFrame:
+        """Erlang-B's predicted throttle share beside the measured one, per open-loop trial."""
+        return self._cached("throttle_check", lambda: traffic.throttle_check(self._invocations))
 
     def _planned(self, memory_size: int) -> list[tuple[str, int, int, int, int]]:
         """The trials the config plans: stability, and concurrency at ``memory_size``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as w
@@ -184,8 +185,10 @@ class RecommendationCard:
             reason,
             getattr(result, "time_scale", None),
         )
+        # with traffic given, the snippet deploys what the traffic needs
+        deploy = SimpleNamespace(**rec.traffic) if rec is not None and rec.traffic else rec
         self.snippet.value = (
-            boto3_snippet(rec, model_name, getattr(result, "region", None)) if rec else ""
+            boto3_snippet(deploy, model_name, getattr(result, "region", None)) if rec else ""
         )
         has_snippet = "" if rec is not None else "none"
         self.snippet.layout.display = has_snippet

@@ -1,0 +1,70 @@
+"""A traffic-aware run on the emulator: the recommendation leads with the plain answer."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from sm_bench_widgets.analysis import traffic as model
+from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.result import BenchmarkResult
+from sm_bench_widgets.traffic import Traffic
+from sm_bench_widgets.widgets.card import RecommendationCard, card_html
+
+from .helpers import small_config
+
+
+def test_traffic_aware_run_answers_what_to_deploy(emulator, tmp_path):
+    config = small_config(
+        tmp_path,
+        memory_sizes=[2048, 3072],
+        stability_benchmark_invocations=100,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        sla_percentile=99,
+        sla_ms=2000.0,
+        # quiet traffic against a short idle window: a cold start (7 s for demo-nlp) now
+        # and then, enough to break a 2 s p99 unless instances are kept warm
+        traffic=Traffic.rates(average_rps=0.02, peak_rps=3.0, idle_window_s=120),
+    )
+    result = run_benchmark(config, emulator.target(), progress=False)
+    rec = result.recommendation
+    answer = result.traffic_answer
+    assert rec is not None and answer is not None
+    print("\n" + rec.headline() + "\n" + "\n".join(f"- {r}" for r in rec.reasons[:4]))
+    print(answer.costs.to_string())
+    assert rec.headline() == answer.sentence() + "."
+    assert answer.memory_size == rec.memory_size
+    inv = result.invocations
+    at = inv[(inv["memory_size"] == rec.memory_size) & (inv["outcome"] == "ok") & ~inv["cold"]]
+    at = at[at["phase"] == "stability"]
+    mean_ms = float(at["latency_ms"].mean())
+    assert answer.max_concurrency == model.smallest_max_concurrency(3.0, mean_ms)
+    assert answer.peak_throttle_share <= 0.001
+    # the measured cold start makes on-demand miss the SLA: a provisioned instance is paid for
+    assert answer.provisioned_concurrency >= 1 and answer.sla_met
+    assert answer.p99_with_cold_ms <= 2000.0
+    on_demand = answer.options.set_index("provisioned_concurrency").loc[0]
+    assert not bool(on_demand["sla_met"]) and on_demand["cold_share"] > 0.01
+    assert rec.reasons[0].startswith("At the peak of 3 req/s")
+    costs = answer.costs
+    assert costs["option"].iloc[0] == "on-demand"
+    assert costs["option"].iloc[-1].startswith("instance endpoint")
+    assert math.isfinite(answer.monthly_cost_usd) and answer.monthly_cost_usd > 0
+
+    # the card leads with the answer, and its snippet deploys what the traffic needs
+    html = card_html(rec, result.break_even, True, config.model_name)
+    assert "smb-answer" in html and f"MaxConcurrency {answer.max_concurrency}" in html
+    card = RecommendationCard()
+    card.show(rec, result, config.model_name)
+    assert f'"MaxConcurrency": {answer.max_concurrency},' in card.snippet.value
+    assert f'"ProvisionedConcurrency": {answer.provisioned_concurrency},' in card.snippet.value
+
+    # kept with the result: a saved and loaded result gives the same answer
+    again = BenchmarkResult.load(result.save(tmp_path / "saved"))
+    assert again.config.traffic == config.traffic
+    assert again.recommendation.headline() == rec.headline()
+    assert isinstance(again.throttle_check, pd.DataFrame)
