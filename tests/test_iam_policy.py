@@ -37,6 +37,9 @@ NOT_RECORDED = {
     # older metric reads and the quota fallback when no applied quota is set
     "cloudwatch:GetMetricStatistics",
     "servicequotas:GetAWSDefaultServiceQuota",
+    "servicequotas:ListAWSDefaultServiceQuotas",
+    # the panel's model list
+    "sagemaker:ListModels",
     # job mode: stopping, listing, bucket setup and the job's own log writes
     "sagemaker:StopProcessingJob",
     "sagemaker:ListProcessingJobs",
@@ -160,3 +163,13 @@ def test_an_unknown_mode_is_one_line():
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--mode" in proc.stderr and "processing-job" in proc.stderr
+
+
+def test_the_policy_scopes_by_the_tag_and_prefix_the_code_uses():
+    from sm_bench_widgets.aws.endpoints import TOOL_TAG_KEY, TOOL_TAG_VALUE, resource_tags
+    from sm_bench_widgets.cli import iam_policy
+    from sm_bench_widgets.jobs.launcher import job_name_for
+
+    assert (iam_policy.TOOL_TAG_KEY, iam_policy.TOOL_TAG_VALUE) == (TOOL_TAG_KEY, TOOL_TAG_VALUE)
+    assert {"Key": TOOL_TAG_KEY, "Value": TOOL_TAG_VALUE} in resource_tags("run1")
+    assert job_name_for("any model").startswith(iam_policy.JOB_PREFIX)
