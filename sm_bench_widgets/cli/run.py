@@ -116,6 +116,24 @@ OWN_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "comparison_instance_type",
         {"help": "instance type for break-even (ml.c5.large)"},
     ),
+    (
+        "account_max_concurrency",
+        "account_max_concurrency",
+        {
+            "type": int,
+            "help": "the account's total serverless MaxConcurrency quota, if Service Quotas "
+            "cannot tell it (default: read it, else AWS's documented 200)",
+        },
+    ),
+    (
+        "account_max_endpoints",
+        "account_max_endpoints",
+        {
+            "type": int,
+            "help": "the account's serverless endpoint quota, if Service Quotas cannot tell "
+            "it (default: read it, else AWS's documented 50)",
+        },
+    ),
 ]
 
 
