@@ -284,3 +284,39 @@ def test_unpullable_image_is_reported_with_the_failure_reason_by_the_cli(
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("sm-bench run: error: ") and "is Failed: " + PULL_FAILURE in last
     assert find_leftovers(emulator_target) == []
+
+
+# -- pickle payload files: the older toolkit's path, only when allowed ------------------
+def test_a_pickle_file_runs_the_seed_way_only_when_allowed(emulator_env, tmp_path):
+    from sm_bench_widgets import benchmark
+    from sm_bench_widgets.utils import convert_invoke_args_to_pkl
+
+    examples = [{"Body": "1,2,3,4", "ContentType": "text/csv"}]
+    pkl = convert_invoke_args_to_pkl(examples, output_path=str(tmp_path))
+    options = dict(
+        memory_sizes=[2048],
+        include_concurrency_benchmark=False,
+        stability_benchmark_invocations=20,
+        result_save_path=str(tmp_path),
+        progress=False,
+    )
+    with pytest.raises(ConfigError, match="allow_pickle=True") as info:
+        benchmark.run_serverless_benchmarks("demo-nlp", pkl, **options)
+    assert info.value.field == "invoke_args_examples_file"
+    result = benchmark.run_serverless_benchmarks("demo-nlp", pkl, allow_pickle=True, **options)
+    assert result.status == "completed" and set(result.invocations["outcome"]) == {"ok"}
+
+
+def test_the_cli_reads_a_pickle_file_only_with_allow_pickle(cli_env, emulator_target, tmp_path):
+    from sm_bench_widgets.utils import convert_invoke_args_to_pkl
+
+    pkl = str(convert_invoke_args_to_pkl([{"Body": "1,2,3,4"}], output_path=str(tmp_path)))
+    args = ["run", "demo-nlp", pkl, "--memory_sizes", "2048", "--no-progress"]
+    args += ["--no_include_concurrency_benchmark", "--stability_benchmark_invocations", "20"]
+    args += ["--result_save_path", str(tmp_path)]
+    before = resources(emulator_target)
+    assert_one_line(sm_bench(*args, env=cli_env), 2, "--allow-pickle", "invoke_args_examples_file")
+    assert resources(emulator_target) == before
+    proc = sm_bench(*args, "--allow-pickle", env=cli_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Recommend" in proc.stdout or "recommend" in proc.stdout.lower()
