@@ -7,6 +7,7 @@ trial's end is recorded), so every step records things the same way.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from sm_bench_widgets.engine.batches import Batcher
 from sm_bench_widgets.engine.bus import EventBus
 from sm_bench_widgets.engine.deploy import Deployments
 from sm_bench_widgets.engine.events import RunError, TrialEnded, TrialStarted
+from sm_bench_widgets.engine.load_process import LoadProcess
 from sm_bench_widgets.engine.loads import EmulatorClock, Invoker, TrialLoad
 from sm_bench_widgets.engine.options import RunOptions
 from sm_bench_widgets.engine.plan import Trial
@@ -101,6 +103,7 @@ class RunContext:
         self.batcher: Batcher | None = None
         self.deployments: Deployments | None = None
         self.metrics: MetricsCollector | None = None
+        self.loader: LoadProcess | None = None
         self._earlier_cloudwatch = list(cloudwatch or [])
         self._prices: pricing.Prices | None = None
         self._publish_lock = threading.RLock()
@@ -136,6 +139,13 @@ class RunContext:
             given_quotas=(self.config.account_max_concurrency, self.config.account_max_endpoints),
         )
         self.metrics = MetricsCollector(self, self._earlier_cloudwatch)
+        if self.options.load_in_worker:  # starts while the endpoints deploy
+            self.loader = LoadProcess(self.target)
+
+    def close_load(self) -> None:
+        """End the load worker process (once every trial ended)."""
+        if self.loader is not None:
+            self.loader.close()
 
     def _sink(self, rows: list[Row]) -> None:
         self.rows.extend(rows)
@@ -246,10 +256,8 @@ class RunContext:
         """Fresh stopping state of ``trial``, counting rows an earlier process recorded."""
         pause = self.options.pause
         if pause is None and self.config.invocation_pause > 0:
-            seconds = float(self.config.invocation_pause)
-
-            def pause() -> float:
-                return seconds
+            # picklable, so a load worker process can pause too
+            pause = functools.partial(float, self.config.invocation_pause)
 
         earlier = self.rows.of(trial.trial_id)
         load = TrialLoad(max(0, trial.max_invocations - len(earlier)), self.stop_event, pause)
@@ -274,7 +282,7 @@ class RunContext:
             endpoint_name,
             self.sampler,
             labels,
-            on_emulated=self._saw_emulator,
+            on_emulated=self.saw_emulator,
         )
 
     def wall_clock(self, t: float) -> float:
@@ -290,7 +298,7 @@ class RunContext:
             return t
         return self.clock_origin + (t - self.clock_origin) / self.time_scale
 
-    def _saw_emulator(self, clock: EmulatorClock) -> None:
+    def saw_emulator(self, clock: EmulatorClock) -> None:
         """An answer came from the local emulator: label the run emulated, with the
         emulator's clock (recorded once)."""
         told = (clock.time_scale, clock.origin)

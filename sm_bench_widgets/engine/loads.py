@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sm_bench_widgets.engine.load_stub import held_ms
 from sm_bench_widgets.payloads import PayloadSampler
 
 Row = dict[str, Any]
@@ -88,6 +89,18 @@ def emulator_clock(response: dict[str, Any] | None) -> EmulatorClock | None:
     return EmulatorClock(scale, origin, service_ms)
 
 
+def client_overhead(
+    round_trip_ms: float, response: dict[str, Any] | None, clock: EmulatorClock | None
+) -> float | None:
+    """What the client added to a round trip: the round trip minus the time the server
+    says it held the request (the emulator's service time, the stub's hold); None when
+    the server does not say (AWS)."""
+    if clock is not None and clock.service_ms is not None:
+        return round_trip_ms - clock.service_ms * clock.time_scale
+    held = held_ms(_headers(response))
+    return None if held is None else round_trip_ms - held
+
+
 class Invoker:
     """Sends timed requests to one endpoint and builds invocation rows for one trial.
 
@@ -130,6 +143,7 @@ class Invoker:
         elapsed = time.perf_counter() - t0
         latency_ms = elapsed * 1000.0
         clock = emulator_clock(response)
+        overhead_ms = client_overhead(latency_ms, response, clock)
         if clock is not None:
             if self.on_emulated is not None:
                 self.on_emulated(clock)
@@ -150,6 +164,7 @@ class Invoker:
             "bytes_in": self.sampler.sizes[index],
             "bytes_out": bytes_out,
             "payload_index": index,
+            "overhead_ms": overhead_ms,
         }
         if phase is not None:
             row["phase"] = phase
@@ -210,6 +225,11 @@ class TrialLoad:
             granted = max(0, min(k, self.max_invocations - self._issued))
             self._issued += granted
             return granted
+
+    def give_back(self, k: int) -> None:
+        """Return ``k`` reserved invocations that were never sent."""
+        with self._lock:
+            self._issued -= max(0, min(k, self._issued))
 
     def wait_pause(self) -> bool:
         """Sleep the configured pause (if any); False when a stop came meanwhile."""

@@ -23,6 +23,8 @@ class RunOptions:
     ``random.random()`` seconds). ``seed``: payload draw seed. ``store_segment_seconds``:
     write the run store as segment files closed at least this often (a Processing job's
     output, uploaded file by file while it runs); None writes one file per stream.
+    ``load_in_worker``: send each trial's load from a worker process (False: threads in
+    this process, which analysis and garbage collection here can delay).
     """
 
     cloudwatch_wait: float | None = None
@@ -34,6 +36,7 @@ class RunOptions:
     pause: Callable[[], float] | None = None
     seed: int | None = None
     store_segment_seconds: float | None = None
+    load_in_worker: bool = True
 
 
 class RunFailed(RuntimeError):

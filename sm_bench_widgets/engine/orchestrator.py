@@ -220,7 +220,10 @@ class Orchestrator:
 
     def _finish(self, status: str) -> None:
         try:
-            finish(self.ctx, status)
+            try:
+                finish(self.ctx, status)
+            finally:
+                self.ctx.close_load()
         finally:
             self.status = status
             self.ended_at = time.time()

@@ -8,7 +8,8 @@ from typing import Any
 
 from sm_bench_widgets.analysis import stats
 from sm_bench_widgets.engine.context import RunContext
-from sm_bench_widgets.engine.loads import FirstWave, closed_loop, sequential
+from sm_bench_widgets.engine.load_process import Load, job_for, picklable, run_closed_loop
+from sm_bench_widgets.engine.loads import FirstWave, Invoker, RowSink, closed_loop, sequential
 from sm_bench_widgets.engine.plan import Trial
 from sm_bench_widgets.engine.steps.probe import probe_cold_starts
 from sm_bench_widgets.engine.steps.teardown import release
@@ -19,9 +20,10 @@ def stability_trial(ctx: RunContext, trial: Trial, endpoint: str, state: TrialSt
     """One cold probe, then one request after another until the trial stops."""
     try:
         invoker = ctx.invoker(trial, endpoint)
+        worker = load_worker(ctx, invoker, 1, state)  # prepared while the probe runs
         ctx.trial_started(trial, endpoint)
         probe_cold_starts(ctx, invoker, state, k=1)
-        sequential(invoker, state.load, ctx.row_sink(state))
+        send_load(ctx, invoker, 1, state, ctx.row_sink(state), worker)
         end_trial(ctx, trial, state.final_reason())
     finally:
         release(ctx, endpoint, [trial])
@@ -37,20 +39,49 @@ def concurrency_endpoint(ctx: RunContext, group: list[Trial], endpoint: str) -> 
                 break
             state = ctx.new_state(trial)
             invoker = ctx.invoker(trial, endpoint)
+            worker = load_worker(ctx, invoker, trial.clients, state)
             ctx.trial_started(trial, endpoint)
             if i == 0:
                 k = min(ctx.config.cold_start_probes, trial.max_concurrency)
                 warm = max(warm, probe_cold_starts(ctx, invoker, state, k, warm))
             wave = min(trial.clients, trial.max_concurrency)
             first_wave = FirstWave(trial.clients, wave - warm, ctx.row_sink(state))
-            closed_loop(
-                invoker, trial.clients, state.load, first_wave, backoff=state.throttle_backoff
-            )
+            send_load(ctx, invoker, trial.clients, state, first_wave, worker)
             first_wave.close()
             warm = max(warm, wave)
             end_trial(ctx, trial, state.final_reason())
     finally:
         release(ctx, endpoint, group)
+
+
+def load_worker(ctx: RunContext, invoker: Invoker, clients: int, state: TrialState) -> Load | None:
+    """The trial's load in the run's worker process (``load_process``), where nothing this
+    process analyses, stores or draws delays a request; None for threads here, when asked
+    (``RunOptions.load_in_worker``) or when the pause function cannot be sent."""
+    pause = state.load.pause
+    if ctx.loader is None or (pause is not None and not picklable(pause)):
+        return None
+    return ctx.loader.load(job_for(invoker, clients, pause))
+
+
+def send_load(
+    ctx: RunContext,
+    invoker: Invoker,
+    clients: int,
+    state: TrialState,
+    sink: RowSink,
+    worker: Load | None,
+) -> None:
+    """The trial's closed-loop load, from ``worker`` or from threads here."""
+    load = state.load
+    if worker is not None:
+        limit = max(1, ctx.config.stability_benchmark_error_thresh) - state.errors
+        stability = state.trial.phase == "stability"
+        run_closed_loop(worker, load, sink, ctx.saw_emulator, max(1, limit), stability)
+    elif clients == 1:
+        sequential(invoker, load, sink)
+    else:
+        closed_loop(invoker, clients, load, sink, backoff=state.throttle_backoff)
 
 
 def end_trial(ctx: RunContext, trial: Trial, reason: str) -> None:
