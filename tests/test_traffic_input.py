@@ -117,3 +117,92 @@ def test_cloudwatch_invocations_of_an_existing_endpoint(emulator_target):
     assert err.value.field == "traffic.endpoint_name"
     with pytest.raises(ConfigError, match="traffic.days"):
         Traffic.from_cloudwatch(emulator_target, "traffic-history", days=0)
+
+
+def test_traffic_form_gives_traffic_for_each_way_and_names_bad_fields(tmp_path):
+    from sm_bench_widgets.widgets.traffic_form import TrafficForm, parse_traffic, show_traffic
+
+    form = TrafficForm()
+    assert parse_traffic(form.value) is None
+    assert form.children == (form.source,)  # "none": only the dropdown
+    form.source.value = "rates"
+    form.average_rps.value = 2.0
+    form.peak_rps.value = 30.0
+    form.throttle_limit_percent.value = 0.5
+    assert parse_traffic(form.value) == Traffic.rates(2.0, 30.0, throttle_limit=0.005)
+    assert form.rows["rates"] in form.children and form.rows["monthly"] not in form.children
+    form.peak_rps.value = 1.0
+    with pytest.raises(ConfigError) as err:
+        parse_traffic(form.value)
+    assert err.value.field == "traffic.peak_rps"
+
+    form.source.value = "monthly"
+    form.monthly_invocations.value = 2_628_000
+    form.peak_concurrency.value = 3.0
+    assert parse_traffic(form.value) == Traffic.monthly(2_628_000, 3.0, throttle_limit=0.005)
+
+    trace = tmp_path / "trace.csv"
+    trace.write_text("minute,count\n2026-11-27T10:00Z,60\n2026-11-27T10:01Z,180\n")
+    form.source.value = "trace"
+    form.trace_path.value = str(trace)
+    assert parse_traffic(form.value).peak_rps == pytest.approx(3.0)
+
+    # a config value shows in the form and reads back the same
+    given = Traffic.rates(4.0, 40.0, idle_window_s=300)
+    form.value = show_traffic(given)
+    assert form.source.value == "rates" and form.idle_window_s.value == 300
+    assert parse_traffic(form.value) == given
+    form.disabled = True
+    assert form.average_rps.disabled and form.read.disabled
+
+
+def test_traffic_form_reads_cloudwatch(emulator_target):
+    from sm_bench_widgets.widgets.traffic_form import TrafficForm, parse_traffic
+
+    cw = emulator_target.client("cloudwatch")
+    cw.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "form-history"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+                "Value": 600.0,
+                "Unit": "Count",
+            }
+        ],
+    )
+    form = TrafficForm(target=lambda: emulator_target)
+    form.source.value = "cloudwatch"
+    with pytest.raises(ConfigError, match="press Read"):
+        parse_traffic(form.value)
+    form.endpoint_name.value = "form-history"
+    form.days.value = 1
+    traffic = form.read_cloudwatch()
+    assert traffic is not None and traffic.peak_rps == pytest.approx(10.0)
+    assert parse_traffic(form.value) == traffic and "cloudwatch" in form.status.value
+    form.endpoint_name.value = "nothing-here"
+    assert form.read_cloudwatch() is None and "traffic.endpoint_name" in form.status.value
+
+
+def test_options_form_carries_traffic_into_the_config_and_flags_it():
+    from sm_bench_widgets.widgets.form import ConfigForm
+    from sm_bench_widgets.widgets.validation import check_values
+
+    form = ConfigForm({"traffic": Traffic.rates(3, 30)})
+    field = form.fields["traffic"]
+    assert field.widget.source.value == "rates"
+    values, errors = form.values()
+    assert not errors and values["traffic"] == Traffic.rates(3, 30)
+    config, problems = check_values(values, runnable=False)
+    assert config is not None and config.traffic == Traffic.rates(3, 30)
+    field.widget.peak_rps.value = 1.0
+    values, errors = form.values()
+    assert errors["traffic"].field == "traffic.peak_rps"
+    form.flag(errors)
+    assert "peak_rps" in field.flagged
+    form.set_disabled(True)
+    assert field.widget.average_rps.disabled

@@ -18,6 +18,7 @@ from sm_bench_widgets.widgets.fields import (
     show_numbers,
     show_optional,
 )
+from sm_bench_widgets.widgets.traffic_form import TrafficForm, parse_traffic, show_traffic
 
 _DEFAULTS = BenchmarkConfig()
 # On the emulator the defaults are sized for a first run of about a minute: four memory
@@ -142,6 +143,14 @@ def build_sections() -> dict[str, list[Field]]:
             _optional("sla_ms", "Latency SLA (ms)", float),
             _optional("max_error_rate", "Max error rate", float, "a fraction, e.g. 0.01"),
             _int("monthly_invocations", "Monthly invocations"),
+            Field(
+                "traffic",
+                "Your traffic",
+                TrafficForm(),
+                parse=parse_traffic,
+                show=show_traffic,
+                help_text="the traffic to size MaxConcurrency and provisioned concurrency for",
+            ),
             Field("comparison_instance_type", "Instance for break-even", w.Text(layout=TEXT_WIDTH)),
         ],
         "Output": [

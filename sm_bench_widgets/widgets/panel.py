@@ -132,6 +132,8 @@ class BenchmarkPanel(w.VBox):
             defaults.get("invoke_args_examples_file"), defaults.get("invoke_args_examples")
         )
         self.form = ConfigForm(defaults, emulated=self.target_chooser.emulated)
+        # CloudWatch history is read where the run goes
+        self.form.fields["traffic"].widget.target = self.target_chooser.target
         self._auto_latency = ASSUMED_LATENCY_MS
         self.assumed_latency = w.BoundedFloatText(
             value=ASSUMED_LATENCY_MS,
