@@ -400,6 +400,16 @@ def assert_headline_is_a_row(res: BenchmarkResult) -> pd.Series:
 def test_the_headline_quotes_a_row_of_the_table(result):
     row = assert_headline_is_a_row(result)
     assert (row["memory_size"], row["max_concurrency"], row["clients"]) == (2048, 2, 2)
+    rec = result.recommendation
+    assert rec.monthly_invocations == result.config.monthly_invocations
+    assert (
+        rec.monthly_cost_usd
+        == result.costs.set_index(["memory_size", "max_concurrency"]).loc[
+            (2048, 2), "monthly_cost_usd"
+        ]
+    )
+    assert f"Monthly: {rec.monthly_text()}." in result._repr_html_()
+    assert result.rerank(monthly_invocations=5_000_000).monthly_invocations == 5_000_000
 
 
 def test_a_stopped_run_recommends_only_what_it_measured_and_says_what_it_did_not():

@@ -60,9 +60,17 @@ class Recommendation:
     trial_id: str = ""
     clients: int = 1
     not_measured: list[str] = field(default_factory=list)
+    monthly_cost_usd: float = math.nan  # at monthly_invocations (the config's volume)
+    monthly_invocations: int | None = None
     # What to deploy for the user's traffic (config.traffic; TrafficAnswer.to_dict()):
     # its sentence then leads.
     traffic: dict[str, Any] | None = None
+
+    def monthly_text(self) -> str:
+        """``$14.46 a month at 1,000,000 invocations``, or "" without the figure or volume."""
+        if self.monthly_invocations is None or not math.isfinite(self.monthly_cost_usd):
+            return ""
+        return f"${self.monthly_cost_usd:,.2f} a month at {self.monthly_invocations:,} invocations"
 
     @property
     def rule_formula(self) -> str:
@@ -98,8 +106,15 @@ class Recommendation:
         items = "".join(f"<li>{text_html(r)}</li>" for r in self.reasons)
         missing = "".join(f"<li>{text_html(r)}</li>" for r in self.not_measured)
         missing = f"<p><b>Not measured:</b></p><ul>{missing}</ul>" if missing else ""
+        monthly = self.monthly_text()
+        monthly = (
+            f"<p>Expected cost: {text_html(_money(self.cost_per_1m_usd))}, "
+            f"{text_html(monthly)}.</p>"
+            if monthly
+            else ""
+        )
         return (
-            f'<div class="{NO_MATH}"><b>{text_html(self.headline())}</b>'
+            f'<div class="{NO_MATH}"><b>{text_html(self.headline())}</b>{monthly}'
             f"<p>{text_html(self.rule)}</p>{missing}<ul>{items}</ul>"
             f"<details><summary>The rule in full</summary><p>{text_html(self.rule_detail)}</p>"
             f"<p>Formula: <code>{text_html(self.formula)}</code></p></details></div>"
@@ -135,6 +150,7 @@ class _Candidate:
     error_rate: float
     cost: float  # per invocation, USD
     cost_1m: float
+    monthly: float
     throughput: float
     memory_errors: int = 0
     row: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -206,6 +222,7 @@ def _candidate(
         error_rate=error_rate,
         cost=_num(cost["cost_per_invocation_usd"]) if cost is not None else math.nan,
         cost_1m=_num(cost["cost_per_1m_usd"]) if cost is not None else math.nan,
+        monthly=_num(cost.get("monthly_cost_usd")) if cost is not None else math.nan,
         throughput=_num(row.get("throughput_rps")),
         memory_errors=_whole(row.get("insufficient_memory_count"), 0),
         row=row.to_dict(),
@@ -259,6 +276,7 @@ def _stage2(
                 provisioned_concurrency=chosen.provisioned_concurrency,
                 cost=chosen.cost,
                 cost_1m=chosen.cost_1m,
+                monthly=chosen.monthly,
             )
         if cand.max_concurrency >= cand.provisioned_concurrency:
             out.append(cand)
@@ -465,6 +483,7 @@ def _to_recommendation(
         rule_detail=ranking.rule,
         trial_id=str(c.row.get("trial_id") or ""),
         clients=c.clients,
+        monthly_cost_usd=c.monthly,
     )
 
 

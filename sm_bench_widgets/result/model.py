@@ -22,6 +22,7 @@ import pandas as pd
 
 from sm_bench_widgets.analysis import cost, pricing, recommend, stats, traffic
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
+from sm_bench_widgets.engine import load_check
 from sm_bench_widgets.frames import normalize_cloudwatch, normalize_invocations
 from sm_bench_widgets.result import exports, persistence, render
 from sm_bench_widgets.result.persistence import FORMAT, FORMAT_VERSION
@@ -215,7 +216,18 @@ class BenchmarkResult:
     def notes(self) -> list[str]:
         """Caveats found while deriving the tables (e.g. prices taken from another region)."""
         self.prices  # noqa: B018 - computing prices may add a note
+        overhead = self.client_overhead
+        if overhead is not None and overhead.distorting:
+            self._note(overhead.warning)
         return list(self._cache.get("notes", []))
+
+    @property
+    def client_overhead(self) -> load_check.ClientOverhead | None:
+        """What the load generator added to the recorded latencies (p50/p99 ms, share of
+        the p50 latency), when the server told its own time; None otherwise (AWS)."""
+        return self._cached(
+            "client_overhead", lambda: load_check.client_overhead(self._invocations)
+        )
 
     def _note(self, text: str) -> None:
         notes = self._cache.setdefault("notes", [])
@@ -278,6 +290,7 @@ class BenchmarkResult:
                 c.sla_ms,
                 c.max_error_rate,
                 honour_racing=True,
+                monthly=c.monthly_invocations,
             ),
         )
 
@@ -290,6 +303,7 @@ class BenchmarkResult:
         sla_ms: float | None,
         max_error_rate: float | None,
         honour_racing: bool,
+        monthly: int,
     ) -> tuple[recommend.Recommendation | None, str]:
         if not (self._invocations["outcome"] == "ok").any():
             what = "no invocations" if self._invocations.empty else "no successful invocations"
@@ -306,6 +320,9 @@ class BenchmarkResult:
             honour_racing,
         )
         if rec is not None:
+            for r in (rec, rec.runner_up):
+                if r is not None:
+                    r.monthly_invocations = monthly
             answer = self.traffic_answer_at(rec.memory_size, sla_percentile, sla_ms)
             if answer is not None:
                 rec.traffic = answer.to_dict()
@@ -402,7 +419,9 @@ class BenchmarkResult:
             c.max_error_rate,
             c.monthly_invocations,
         )
-        return self._rank(costs, strategy, weight, sla_percentile, sla_ms, max_error_rate, raced)[0]
+        return self._rank(
+            costs, strategy, weight, sla_percentile, sla_ms, max_error_rate, raced, monthly
+        )[0]
 
     # -- metadata -----------------------------------------------------------------------
     @property
@@ -443,6 +462,9 @@ class BenchmarkResult:
                 "recommendation_reason": reason,
                 "prices": {"region": prices.region, "as_of": prices.as_of, "source": prices.source},
                 "notes": self.notes,
+                "client_overhead": (
+                    self.client_overhead.to_dict() if self.client_overhead else None
+                ),
             }
         )
 

@@ -165,6 +165,7 @@ def result_html(result: BenchmarkResult) -> str:
         emulated=result.emulated,
         heading=heading(result),
         line=recommendation_line(result),
+        monthly=result.recommendation.monthly_text() if result.recommendation else "",
         not_measured=result.recommendation.not_measured if result.recommendation else [],
         table=Markup(table.to_html(index=False, na_rep="–", border=0)) if len(table) else None,
     )

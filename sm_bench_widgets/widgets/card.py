@@ -39,6 +39,10 @@ def _usd(value: Any) -> str:
     return _number(value, "${:,.4f}")
 
 
+def _month(value: Any) -> str:
+    return _number(value, "${:,.2f}")
+
+
 def config_label(rec: Any) -> str:
     """``2048 MB, max concurrency 4`` (with provisioned concurrency when there is some)."""
     text = f"{rec.memory_size} MB, max concurrency {rec.max_concurrency}"
@@ -129,8 +133,17 @@ def figures_html(
             monthly_invocations=monthly_invocations,
             ms=_ms,
             usd=_usd,
+            month=_month,
         )
     )
+
+
+def _figures_with_month(rec: Any) -> Markup:
+    """The figures, with the monthly cost when the recommendation knows its volume."""
+    volume = getattr(rec, "monthly_invocations", None)
+    if volume is None:
+        return figures_html(rec)
+    return figures_html(rec, rec.monthly_cost_usd, volume)
 
 
 def card_html(
@@ -154,7 +167,7 @@ def card_html(
         time_scale=time_scale,
         model_name=model_name,
         reason=reason,
-        figures=figures_html(rec) if rec is not None else "",
+        figures=_figures_with_month(rec) if rec is not None else "",
         break_even=break_even_text(break_even, rec) if rec is not None else "",
         config_label=config_label,
         ms=_ms,

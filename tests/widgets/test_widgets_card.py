@@ -64,5 +64,7 @@ def test_figures_block_renders_any_configuration_with_its_monthly_cost(result):
     rec = result.recommendation
     block = figures_html(rec, monthly_usd=12.5, monthly_invocations=1_000_000)
     assert f"p90 {rec.p90_ms:,.1f} ms" in block and f"${rec.cost_per_1m_usd:,.4f} per 1M" in block
-    assert "$12.5000 a month at 1,000,000 invocations" in block
-    assert figures_html(rec) in card_html(rec, result.break_even)
+    assert "$12.50 a month at 1,000,000 invocations" in block
+    # the card's own figures: the monthly cost at the config's volume
+    month = f"{rec.monthly_text()}</p>"
+    assert month.startswith("$") and month in card_html(rec, result.break_even)
