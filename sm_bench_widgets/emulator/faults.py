@@ -144,6 +144,11 @@ class FaultBook:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
+    @property
+    def active(self) -> bool:
+        """Whether any fault is set (requests are not inspected otherwise)."""
+        return bool(self._faults)
+
     def add(self, fault: Fault) -> Fault:
         """Set ``fault`` (after those already set)."""
         with self._lock:

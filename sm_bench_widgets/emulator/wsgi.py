@@ -115,10 +115,10 @@ class EmulatorApp:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        operation, endpoint = faults.request_operation(environ, read_body(environ))
-        fault = self.lifecycle.faults.take(operation, endpoint) if operation else None
-        if fault is not None:
-            return _refusal(start_response, faults.refusal(environ, read_body(environ), fault))
+        if self.lifecycle.faults.active:
+            answer = self._injected(environ, start_response)
+            if answer is not None:
+                return answer
         match = INVOKE_PATH.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self._invoke(environ, start_response, unquote(match.group(1)))
@@ -144,6 +144,16 @@ class EmulatorApp:
         except RequestError as exc:
             return _json_error(start_response, exc.code, exc.message)
         return _json_answer(start_response, answer)
+
+    def _injected(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes] | None:
+        """The error of an injected fault this request meets, or None to serve it."""
+        operation, endpoint = faults.request_operation(environ, read_body(environ))
+        fault = self.lifecycle.faults.take(operation, endpoint) if operation else None
+        if fault is None:
+            return None
+        return _refusal(start_response, faults.refusal(environ, read_body(environ), fault))
 
     # -- data plane ------------------------------------------------------------------
     def _invoke(
