@@ -146,19 +146,27 @@ def _add(parser: argparse.ArgumentParser, spelling: str, dest: str, kwargs: dict
 
 def register(subparsers: Any) -> None:
     """Add ``run`` to the ``sm-bench`` command."""
-    run = subparsers.add_parser(
-        "run",
-        help="benchmark a SageMaker model on serverless endpoints",
-        description="Benchmark MODEL_NAME with the InvokeEndpoint arguments in "
-        "INVOKE_ARGS_FILE (JSON Lines or .pkl) and recommend a configuration.",
-    )
+    run = subparsers.add_parser("run", **PARSER_TEXT)
+    add_run_arguments(run)
+    run.set_defaults(func=run_command)
+    one_line_errors(run)
+
+
+PARSER_TEXT = {
+    "help": "benchmark a SageMaker model on serverless endpoints",
+    "description": "Benchmark MODEL_NAME with the InvokeEndpoint arguments in "
+    "INVOKE_ARGS_FILE (JSON Lines, or .pkl with --allow-pickle) and recommend a "
+    "configuration.",
+}
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """The arguments and options of ``sm-bench run``."""
     run.add_argument("model_name", metavar="MODEL_NAME")
     run.add_argument("invoke_args_examples_file", metavar="INVOKE_ARGS_FILE")
     add_benchmark_options(run)
     add_target_options(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.set_defaults(func=run_command)
-    one_line_errors(run)
 
 
 def add_benchmark_options(parser: argparse.ArgumentParser) -> None:
@@ -238,12 +246,10 @@ def parse_config(argv: list[str]) -> Any:
     The parser's own refusals (a missing argument, a value of the wrong type, an unknown
     option) come as ``ConfigError`` too, naming the option, as the command prints them.
     """
-    parser = argparse.ArgumentParser(prog="sm-bench")
-    register(parser.add_subparsers(dest="command"))
-    run_parser = parser._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
-    run_parser.error = _raise_config_error  # type: ignore[method-assign]
-    args = run_parser.parse_args(argv)
-    return config_from_args(args)
+    parser = argparse.ArgumentParser(prog="sm-bench run")
+    add_run_arguments(parser)
+    parser.error = _raise_config_error  # type: ignore[method-assign]
+    return config_from_args(parser.parse_args(argv))
 
 
 def _raise_config_error(message: str) -> None:
