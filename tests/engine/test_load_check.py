@@ -1,0 +1,66 @@
+"""Each run measures what its own client added to the figures, and warns when it distorts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.aws.clients import Target
+from sm_bench_widgets.engine.load_check import OVERHEAD_LIMIT, load_capacity
+from sm_bench_widgets.engine.load_stub import stub_endpoint
+from sm_bench_widgets.engine.options import RunOptions
+
+from .helpers import small_config
+
+STUB_MS = 20
+
+
+@pytest.fixture
+def runtime_on_a_stub(emulator, monkeypatch):
+    """The control plane at the emulator, the runtime alone at a fixed-latency stub,
+    through botocore's own endpoint settings."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    with stub_endpoint(STUB_MS) as stub:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", stub.url)
+        yield stub
+
+
+def test_a_run_records_its_client_overhead_and_warns_past_the_limit(runtime_on_a_stub, tmp_path):
+    config = small_config(tmp_path, stability_benchmark_invocations=40, adaptive=False)
+    options = RunOptions(cloudwatch_wait=0.5, endpoint_poll=0.2)
+    result = run_benchmark(config, Target.from_environment(), options=options, progress=False)
+    inv = result.invocations
+    assert len(inv) == 40 and set(inv["outcome"]) == {"ok"}
+    # the runtime went to the stub (its latency, not the emulator's model's)
+    assert inv["latency_ms"].min() >= STUB_MS
+    overhead = result.client_overhead
+    assert overhead is not None and overhead.samples == 39  # the cold probe left out
+    assert 0 <= overhead.p50_ms <= overhead.p99_ms
+    assert overhead.p50_latency_ms >= STUB_MS
+    assert result.meta()["client_overhead"]["samples"] == 39
+
+    # the same rows, had the client added a tenth of each latency: warned, with the fix
+    rows = inv.copy()
+    rows["overhead_ms"] = rows["latency_ms"] * 2 * OVERHEAD_LIMIT
+    result.invocations = rows
+    assert result.client_overhead.distorting
+    text = result.summary_text()
+    assert "load generator added" in text and "Processing job with more hosts" in text
+    assert any("fewer clients per host" in n for n in result.notes)
+
+
+def test_load_capacity_is_the_clients_a_half_busy_worker_drives():
+    # 1000 calls a second at 0.5 ms of CPU each keep one worker half busy
+    assert load_capacity(200, cpu_ms_per_call=0.5) == 200
+    assert load_capacity(50, cpu_ms_per_call=1.0) == 25
+    assert load_capacity(1, cpu_ms_per_call=5.0) == 1
+    with pytest.raises(ValueError):
+        load_capacity(0, cpu_ms_per_call=1.0)
