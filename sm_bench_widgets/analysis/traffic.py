@@ -379,6 +379,7 @@ def traffic_answer(
                 f"starts under {sla_ms:g} ms; the fastest option is shown."
             )
     costs = monthly_costs(options, needs, mean_ms, prices, instance_type)
+    evidence.append(_cost_sentence(costs, int(pick["provisioned_concurrency"]), instance_type))
     return TrafficAnswer(
         memory_size=int(memory_size),
         max_concurrency=int(c),
@@ -393,6 +394,23 @@ def traffic_answer(
         costs=costs,
         evidence=evidence,
     )
+
+
+def _cost_sentence(costs: pd.DataFrame, chosen: int, instance_type: str) -> str:
+    """Monthly cost of on-demand, the chosen and nearby provisioned options, and the
+    instance endpoint, in one sentence."""
+    serverless = costs[costs["instances"].isna()]
+    near = serverless[
+        (serverless["provisioned_concurrency"] == 0)
+        | (serverless["provisioned_concurrency"].between(chosen - 1, chosen + 1))
+    ]
+    parts = [f"{r['option']} ${r['monthly_cost_usd']:,.0f}" for _, r in near.iterrows()]
+    instance = costs[costs["instances"].notna()].iloc[0]
+    parts.append(
+        f"an instance endpoint of {int(instance['instances'])} x {instance_type} sized for "
+        f"the peak (at most 70% busy) ${instance['monthly_cost_usd']:,.0f}"
+    )
+    return f"Monthly cost at your traffic: {', '.join(parts)}."
 
 
 def monthly_costs(

@@ -217,3 +217,13 @@ def test_throttle_check_puts_erlang_b_beside_the_measured_share():
     assert row["offered_load"] == pytest.approx(1.0)
     assert row["predicted_throttle_share"] == pytest.approx(0.2)
     assert row["measured_throttle_share"] == pytest.approx(0.05)
+
+
+def test_evidence_ends_with_the_monthly_costs_of_each_way_to_deploy():
+    prices = get_prices("us-east-1")
+    needs = _needs(average_rps=1.0, peak_rps=10.0)
+    ans = traffic.traffic_answer(needs, 1024, np.full(100, 200.0), 1000.0, prices)
+    last = ans.evidence[-1]
+    on_demand = ans.costs["monthly_cost_usd"].iloc[0]
+    assert last.startswith(f"Monthly cost at your traffic: on-demand ${on_demand:,.0f}")
+    assert "provisioned 1 $" in last and "instance endpoint of 3 x ml.c5.large" in last
