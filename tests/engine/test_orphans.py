@@ -310,3 +310,23 @@ def test_sigkill_then_cleanup_deletes_only_this_tools_resources(fresh_emulator, 
     done = cleanup_cli(fresh_emulator.endpoint_url)
     assert done.returncode == 0, done.stderr
     assert sorted(endpoint_names(target)) == foreign
+
+
+def test_the_endpoint_quota_splits_the_stability_phase_into_waves(tmp_path):
+    with LocalServerless(
+        time_scale=TEST_TIME_SCALE, seed=TEST_SEED, account_max_endpoints=1
+    ) as emulator:
+        target = emulator.target()
+        live: list[int] = []
+        sm = target.client("sagemaker")
+        sm.meta.events.register(
+            "before-parameter-build.sagemaker.CreateEndpoint",
+            lambda **kw: live.append(len(sm.list_endpoints()["Endpoints"])),
+        )
+        config = small_config(tmp_path, memory_sizes=[2048, 3072], adaptive=False)
+        result = run_benchmark(config, target, progress=False)
+        assert result.status == "completed"
+        assert "endpoint_failed" not in result.stop_reasons.values()
+        assert len(result.invocations) == 2 * config.stability_benchmark_invocations
+        assert live == [0, 0]  # one endpoint at a time: each made once the other was gone
+        assert endpoint_names(target) == []
