@@ -828,9 +828,11 @@ class BenchmarkPanel(w.VBox):
         self.card.show(result.recommendation, result, result.config.model_name)
         self.whatif.bind(result)
         emulated = " (emulated)" if result.emulated else ""
+        overhead = getattr(result, "client_overhead", None)
+        warning = f" Warning: {overhead.warning}" if overhead and overhead.distorting else ""
         self.progress.set_status(
             f"Run {result.run_id} {result.status}{emulated}: {len(result.invocations):,} "
-            f"invocations; {result.recommendation_line()} Results in {result.run_dir}"
+            f"invocations; {result.recommendation_line()} Results in {result.run_dir}{warning}"
         )
 
     def _show_pick(self, rec: Any, costs: Any) -> None:
