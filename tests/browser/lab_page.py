@@ -67,6 +67,7 @@ class OfflineContext:
     def __init__(self, browser: Browser, width: int = 1400, height: int = 1100):
         self.blocked: list[str] = []
         self.console_errors: list[str] = []
+        self.console_warnings: list[str] = []
         self.context: BrowserContext = browser.new_context(
             viewport={"width": width, "height": height}
         )
@@ -81,10 +82,16 @@ class OfflineContext:
             route.abort("internetdisconnected")
 
     def new_page(self) -> Page:
-        """A page in this context, its console errors collected."""
+        """A page in this context, its console errors and warnings collected."""
         page = self.context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("console", self._console)
         return page
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+        elif message.type == "warning":
+            self.console_warnings.append(message.text)
 
     def close(self) -> None:
         """Close the context and its pages."""
