@@ -504,6 +504,7 @@ class BenchmarkResult:
                 data = r.to_dict()
                 data.pop("runner_up")
                 data["reasons"] = " ".join(data["reasons"])
+                data["not_measured"] = "; ".join(data["not_measured"])
                 rows.append({"role": role, **data})
         return pd.DataFrame(rows)
 

@@ -89,6 +89,8 @@ DISPLAY_NAMES = {
     "max_concurrency": "max conc",
     "provisioned_concurrency": "provisioned",
     "invocations": "calls",
+    "p50_ms": "p50 ms",
+    "p90_ms": "p90 ms",
     "error_rate": "error %",
     "throttle_rate": "throttled %",
     "cost_per_1m_usd": "USD per 1M",
