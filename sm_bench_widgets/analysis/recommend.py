@@ -306,7 +306,10 @@ def _exclusion(
                 f"{c.label} misses the SLA: p{sla_percentile} {c.sla_value:.1f} ms > {sla_ms:g} ms"
             )
     if max_error_rate is not None and not c.error_rate <= max_error_rate:
-        return f"{c.label} exceeds the error-rate limit: {c.error_rate:.1%} > {max_error_rate:.1%}"
+        return (
+            f"{c.label} exceeds the error-rate limit (errors and throttles together): "
+            f"{c.error_rate:.1%} > {max_error_rate:.1%}"
+        )
     if strategy != "speed" and not math.isfinite(c.cost):
         return f"{c.label} has no cost figure"
     return ""
@@ -599,7 +602,10 @@ def recommend_or_reason(
             f"It meets the SLA: p{sla_percentile} {best.sla_value:.1f} ms <= {sla_ms:g} ms."
         )
     if max_error_rate is not None:
-        reasons.append(f"Its error rate {best.error_rate:.1%} is within {max_error_rate:.1%}.")
+        reasons.append(
+            f"Its error rate (errors and throttles together) {best.error_rate:.1%} is within "
+            f"{max_error_rate:.1%}."
+        )
     reasons.append(f"Cost: {_billed_text(best.billed_from)}.")
     reasons += [f"Excluded: {w}." for w in excluded + ranking.excluded]
     reasons += [f"Uncertain: {w}." for w in _unsettled(feasible, sla_percentile, sla_ms)]

@@ -105,6 +105,8 @@ def test_money_in_the_recommendation_card_and_result_is_not_read_as_latex(
     cells = page.evaluate(_CELL_MATH_JS)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dollars-in-lab.png"), full_page=True)
+    card_output = page.locator(".jp-Notebook .jp-CodeCell").nth(3).locator(".smb-card")
+    card_output.screenshot(path=str(ARTIFACTS / "card-in-lab.png"))
     assert error_outputs(page) == []
     assert cells[0]["math"] >= 1 and "$3.6156" not in cells[0]["text"]
     recommendation, whole, card = cells[1:4]
