@@ -74,12 +74,14 @@ def _table(frame: pd.DataFrame | None, empty: str = "No rows.", text: bool = Fal
 
 def _charts(result: Any) -> list[tuple[str, alt.TopLevelMixin]]:
     invocations = result.invocations
+    waiting = result.status == "running"  # an empty chart of an ended run says "no data"
+    rec = result.recommendation
     return [
-        ("latency_distribution", chart_builders.latency_distribution(invocations)),
-        ("cost_vs_latency", chart_builders.cost_vs_latency(result.costs, result.recommendation)),
-        ("cold_vs_warm", chart_builders.cold_vs_warm(invocations)),
-        ("concurrency", chart_builders.concurrency_chart(result.concurrency)),
-        ("timeline", chart_builders.timeline(invocations)),
+        ("latency_distribution", chart_builders.latency_distribution(invocations, waiting=waiting)),
+        ("cost_vs_latency", chart_builders.cost_vs_latency(result.costs, rec, waiting=waiting)),
+        ("cold_vs_warm", chart_builders.cold_vs_warm(invocations, waiting=waiting)),
+        ("concurrency", chart_builders.concurrency_chart(result.concurrency, waiting=waiting)),
+        ("timeline", chart_builders.timeline(invocations, waiting=waiting)),
     ]
 
 

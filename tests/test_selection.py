@@ -80,7 +80,7 @@ def test_a_click_selects_a_configuration_and_filters_the_charts(result):
     text = view.html.value
     assert "Selected: 1024 MB, max concurrency 1" in text
     assert "Against the recommendation, 2048 MB, max concurrency 1" in text
-    assert "at 2,000,000 invocations a month" in text
+    assert "Cost per month at 2,000,000 invocations a month." in text
     assert '"MemorySizeInMB": 1024' in view.snippet.value
     # the latency distribution and the timeline keep the selected configuration's rows
     dist = dashboard.charts["latency_distribution"].datasets()["latency_distribution"]

@@ -28,7 +28,7 @@ from sm_bench_widgets.widgets.exports import result_folder
 FIGURES = {  # cost table column -> (label, unit)
     "p50_ms": ("p50 latency", "ms"),
     "p90_ms": ("p90 latency", "ms"),
-    "cost_per_1m_usd": ("cost per 1M invocations", "USD"),
+    "cost_per_1m_usd": ("cost per 1M", "USD"),
     "monthly_cost_usd": ("cost per month", "USD"),
 }
 
@@ -144,23 +144,31 @@ def comparison_html(
         against = "This is the recommended configuration."
     else:
         against = f"Against the recommendation, {e(config_label(recommended))}:"
-    volume = f" at {monthly:,} invocations a month" if monthly is not None else ""
-    head = "<tr><th></th><th>selected</th><th>recommended</th><th>difference</th></tr>"
+    volume = (
+        f"<p style='margin:2px 0'>Cost per month at {monthly:,} invocations a month.</p>"
+        if monthly is not None
+        else ""
+    )
+    cell = "style='padding:2px 8px;white-space:nowrap;text-align:right'"
+    head = (
+        f"<tr><th></th><th {cell}>selected</th><th {cell}>recommended</th>"
+        f"<th {cell}>difference</th></tr>"
+    )
     body = []
     for row in table.itertuples():
-        label = row.figure + (volume if row.figure == "cost per month" else "")
         share = row.delta_share
         share = f" ({_sign(share)}{abs(share):.1%})" if math.isfinite(share) else ""
         body.append(
-            f"<tr><td>{e(label)}</td><td>{e(_figure(row.selected, row.unit))}</td>"
-            f"<td>{e(_figure(row.recommended, row.unit))}</td>"
-            f"<td><b>{e(_figure(row.delta, row.unit, signed=True) + share)}</b></td></tr>"
+            f"<tr><td style='padding:2px 8px 2px 0;white-space:nowrap'>{e(row.figure)}</td>"
+            f"<td {cell}>{e(_figure(row.selected, row.unit))}</td>"
+            f"<td {cell}>{e(_figure(row.recommended, row.unit))}</td>"
+            f"<td {cell}><b>{e(_figure(row.delta, row.unit, signed=True) + share)}</b></td></tr>"
         )
     note = "<p style='color:#8a5300;margin:2px 0'>Emulated figures.</p>" if emulated else ""
     return (
         f"<div class='smb-selection-figures {NO_MATH}'>"
         f"<h4 style='margin:4px 0'>Selected: {e(config_label(selected))}</h4>"
-        f"<p style='margin:2px 0'>{against}</p>{note}"
+        f"<p style='margin:2px 0'>{against}</p>{note}{volume}"
         f"<table class='smb-selection-table' style='border-collapse:collapse'>{head}"
         f"{''.join(body)}</table></div>"
     )
@@ -219,7 +227,7 @@ class SelectionView:
                 w.HBox([self.export_button]),
                 self.paths,
             ],
-            layout=w.Layout(display="none", margin="0 0 0 16px"),
+            layout=w.Layout(display="none", margin="0 0 0 16px", width="560px"),
         )
         self.widget.add_class("smb-selection")
 

@@ -1,4 +1,5 @@
-"""Altair's JupyterChart renders in JupyterLab with no internet once offline mode is on."""
+"""Charts with no internet: Altair's JupyterChart in JupyterLab once offline mode is on, and
+the HTML report's cost chart, whose click selection still works from a file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lab_page import (
 )
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 OFFLINE_CELL = """\
 import altair as alt
@@ -65,3 +67,54 @@ def test_jupyter_chart_renders_offline_and_cdn_mode_does_not(lab, lab_root, offl
     page.wait_for_timeout(2_000)
     assert cells.nth(1).locator(VEGA_SELECTOR).count() == 0
     assert any("esm.sh" in url or "cdn" in url for url in offline.blocked), offline.blocked
+
+
+def test_report_cost_chart_selects_a_point_offline(browser, tmp_path: Path) -> None:
+    from sm_bench_widgets.config import BenchmarkConfig
+    from sm_bench_widgets.result import BenchmarkResult
+    from tests.test_charts import invocations
+
+    config = BenchmarkConfig(model_name="m", memory_sizes=[1024, 2048])
+    result = BenchmarkResult(config, invocations(), run_id="r1", emulated=True)
+    path = Path(result.to_html(tmp_path / "report.html"))
+    requested: list[str] = []
+    console: list[str] = []
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file:")
+                else (requested.append(route.request.url), route.abort("internetdisconnected"))
+            ),
+        )
+        page.on(
+            "console",
+            lambda m: m.type in ("warning", "error") and console.append(f"{m.type}: {m.text}"),
+        )
+        page.on("pageerror", lambda exc: console.append(f"page error: {exc}"))
+        page.goto(path.as_uri())
+        page.wait_for_function(
+            "document.querySelectorAll('.chart svg.marks').length >= 5", timeout=20_000
+        )
+        chart = page.locator("#chart-cost_vs_latency")
+        points = chart.locator("g.cost_points_marks path")
+        expect(points).to_have_count(2)
+        expect(chart.locator("g.mark-line path")).to_have_count(1)  # the Pareto frontier
+        assert [points.nth(i).get_attribute("stroke-width") for i in range(2)] == ["0", "0"]
+
+        points.nth(0).click()  # selected: outlined
+        expect(points.nth(0)).to_have_attribute("stroke-width", "3")
+        expect(points.nth(1)).to_have_attribute("stroke-width", "0")
+        points.nth(1).click()
+        expect(points.nth(1)).to_have_attribute("stroke-width", "3")
+        expect(points.nth(0)).to_have_attribute("stroke-width", "0")
+        chart.locator("svg.marks").dblclick(position={"x": 60, "y": 60})  # cleared
+        expect(points.nth(1)).to_have_attribute("stroke-width", "0")
+        # a note stands where there are no concurrency trials, with no warning
+        expect(page.locator("#chart-concurrency")).to_contain_text("No data in this run")
+    finally:
+        context.close()
+    assert requested == [] and console == []
