@@ -117,10 +117,43 @@ def verdicts(
         for key in decision.losers(configs, strategy, indifference):
             out[key] = "dominated"
         if phase == "stability":
-            for b in configs:
-                if b.surely_infeasible:
-                    out[b.key] = "infeasible"
+            for key in _infeasible(group, configs, sla_percentile, sla_ms):
+                out[key] = "infeasible"
     return out
+
+
+def _infeasible(
+    group: pd.DataFrame,
+    configs: list[decision.Bounds],
+    sla_percentile: int | None,
+    sla_ms: float | None,
+) -> list[object]:
+    """The running trials that surely fail the constraints, less the last possibly
+    feasible one.
+
+    Racing never stops every configuration that could still meet the constraints: when
+    each one left surely fails them, the running one nearest the SLA goes on to its
+    precision or its budget, so "nothing qualifies" rests on a full measurement.
+    """
+    given = group["stop_reason"] if "stop_reason" in group else pd.Series("", group.index)
+    stopped = {k for k, why in zip(group["trial_id"], given, strict=True) if _named(why)}
+    failing = [b.key for b in configs if b.surely_infeasible and b.key not in stopped]
+    if not failing or any(not b.surely_infeasible for b in configs):
+        return failing
+    column = f"p{sla_percentile or 90}_ci_low"
+    low = group[column] if column in group else pd.Series(math.nan, group.index)
+    lows = dict(zip(group["trial_id"], pd.to_numeric(low, errors="coerce"), strict=True))
+
+    def margin(key: object) -> float:
+        value = lows.get(key, math.nan)
+        return value / sla_ms if sla_ms and math.isfinite(value) else math.inf
+
+    nearest = min(failing, key=margin)
+    return [k for k in failing if k != nearest]
+
+
+def _named(reason: object) -> bool:
+    return isinstance(reason, str) and bool(reason)
 
 
 def dominated(

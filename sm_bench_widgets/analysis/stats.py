@@ -110,13 +110,18 @@ def percentile_settled(
     precision: float,
     confidence: float,
     limit_ms: float | None = None,
+    side: str = "either",
 ) -> bool:
     """True when the q-th percentile is known well enough: its interval is within
-    +-precision of the estimate, or (with ``limit_ms``) lies wholly on one side of it,
-    which settles an SLA on that percentile."""
+    +-precision of the estimate, or (with ``limit_ms``) lies wholly on one side of it
+    (``side``: "either", "below" or "above"), which settles an SLA on that percentile."""
+    if side not in ("either", "below", "above"):
+        raise ValueError(f"side={side!r} is not allowed: one of either, below, above")
     x = np.asarray(list(latencies_ms), dtype=float)
     estimate, low, high = percentile_ci(x, q, confidence) if x.size else (math.nan,) * 3
-    if limit_ms is not None and (high < limit_ms or low > limit_ms):
+    below = limit_ms is not None and side != "above" and high < limit_ms
+    above = limit_ms is not None and side != "below" and low > limit_ms
+    if below or above:
         return True
     if not (math.isfinite(low) and math.isfinite(high)) or estimate <= 0:
         return False

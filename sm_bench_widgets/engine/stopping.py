@@ -4,8 +4,9 @@ or a stop.
 ``TrialState`` sees every row of one trial as it completes and decides the cheap stops
 (errors, precision, checked every ``check_every`` warm samples); precision means p50 and
 p90 within +-precision and, with an SLA, its percentile settled (within +-precision, or
-its interval wholly on one side of the SLA). ``racing_verdicts`` ranks the trials racing
-each other and names those that cannot win or surely fail the constraints.
+its interval wholly below the SLA; wholly above it is racing's "infeasible").
+``racing_verdicts`` ranks the trials racing each other and names those that cannot win
+or surely fail the constraints.
 """
 
 from __future__ import annotations
@@ -90,14 +91,16 @@ class TrialState:
             self.stop(PRECISION)
 
     def _precise(self, samples: list[float]) -> bool:
-        """p50 and p90 within the precision, and the SLA percentile settled."""
+        """p50 and p90 within the precision, and the SLA percentile settled: within the
+        precision too, or surely meeting the SLA. Surely failing it is racing's verdict
+        (``INFEASIBLE``), which keeps the last possibly feasible trial going."""
         c = self.config
         if not stats.precision_reached(samples, c.precision, c.confidence, (50, 90)):
             return False
         if c.sla_percentile is None or c.sla_percentile in (50, 90):
             return True
         return stats.percentile_settled(
-            samples, c.sla_percentile, c.precision, c.confidence, c.sla_ms
+            samples, c.sla_percentile, c.precision, c.confidence, c.sla_ms, side="below"
         )
 
     def throttle_backoff(self) -> float:
@@ -129,6 +132,12 @@ def racing_verdicts(
     summary, costs = rank_inputs(rows)
     if summary.empty:
         return {}
+    # a trial stopped since its rows came in is stopped for racing too
+    stopped = {t: s.stop_reason for t, s in states.items() if s.stop_reason is not None}
+    if stopped:
+        summary = summary.copy()
+        ids = summary["trial_id"].astype(str)
+        summary["stop_reason"] = ids.map(stopped).fillna(summary["stop_reason"])
     found = racing.verdicts(
         summary,
         costs,

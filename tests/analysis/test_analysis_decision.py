@@ -240,6 +240,12 @@ def test_percentile_settled_by_precision_or_by_the_limit():
     assert percentile_settled(x, 99, 0.01, 0.95, limit_ms=300)  # surely below 300 ms
     assert percentile_settled(x, 99, 0.01, 0.95, limit_ms=100)  # surely above 100 ms
     assert not percentile_settled(x[:50], 99, 0.5, 0.95, limit_ms=300)  # no bound yet
+    # one side only: stopping settles on "surely met", racing judges "surely failed"
+    assert percentile_settled(x, 99, 0.01, 0.95, limit_ms=300, side="below")
+    assert not percentile_settled(x, 99, 0.01, 0.95, limit_ms=100, side="below")
+    assert percentile_settled(x, 99, 0.01, 0.95, limit_ms=100, side="above")
+    with pytest.raises(ValueError, match="side="):
+        percentile_settled(x, 99, 0.01, 0.95, limit_ms=100, side="up")
 
 
 # -- billed duration ----------------------------------------------------------------------

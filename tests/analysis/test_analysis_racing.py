@@ -8,7 +8,7 @@ import pytest
 
 from sm_bench_widgets.analysis.cost import cost_table
 from sm_bench_widgets.analysis.pricing import get_prices
-from sm_bench_widgets.analysis.racing import dominated
+from sm_bench_widgets.analysis.racing import dominated, verdicts
 from sm_bench_widgets.analysis.stats import summarize
 from sm_bench_widgets.config import ConfigError
 
@@ -108,3 +108,39 @@ def test_bad_arguments_are_refused(make_invocations):
     with pytest.raises(ValueError, match="built at 0.95"):
         dominated(summary, costs, "speed", 0.5, 0.99)
     assert dominated(summary.iloc[0:0], costs, "speed", 0.5, 0.95) == set()
+
+
+def _over_the_sla(make_invocations, medians: dict[str, tuple[int, float]]):
+    rng = np.random.default_rng(31)
+    inv = pd.concat(
+        [
+            make_invocations(name, rng.lognormal(np.log(median), 0.05, 200), memory_size=m)
+            for name, (m, median) in medians.items()
+        ],
+        ignore_index=True,
+    )
+    summary = summarize(inv)
+    return summary, cost_table(summary, inv, PRICES, 1_000_000)
+
+
+def test_the_last_possibly_feasible_configuration_is_never_stopped_as_infeasible(
+    make_invocations,
+):
+    # Both p90s (~315 and ~340 ms) lie surely above an SLA of 250 ms: racing stops the
+    # farther one and lets the nearer run on to its precision or budget.
+    summary, costs = _over_the_sla(make_invocations, {"a": (2048, 300), "b": (1024, 320)})
+    sla = dict(sla_percentile=90, sla_ms=250.0)
+    assert verdicts(summary, costs, "cost", 0.5, 0.95, **sla) == {"b": "infeasible"}
+    # once b stopped, a is still the last one: it is not stopped either
+    summary.loc[summary["trial_id"] == "b", "stop_reason"] = "infeasible"
+    assert verdicts(summary, costs, "cost", 0.5, 0.95, **sla) == {}
+    # a trial another reason stopped is not kept running in its place
+    summary.loc[summary["trial_id"] == "b", "stop_reason"] = "precision"
+    assert verdicts(summary, costs, "cost", 0.5, 0.95, **sla) == {}
+
+
+def test_configurations_that_surely_fail_stop_while_another_may_qualify(make_invocations):
+    medians = {"a": (2048, 300), "b": (1024, 320), "c": (4096, 150)}
+    summary, costs = _over_the_sla(make_invocations, medians)
+    found = verdicts(summary, costs, "speed", 0.5, 0.95, sla_percentile=90, sla_ms=250.0)
+    assert found == {"a": "infeasible", "b": "infeasible"}

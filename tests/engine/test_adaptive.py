@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
+
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.emulator import ModelProfile
+from sm_bench_widgets.engine import stopping
+from sm_bench_widgets.engine.loads import TrialLoad
+from sm_bench_widgets.engine.plan import Trial
 
 from .helpers import small_config
 
@@ -86,3 +93,27 @@ def test_racing_drops_a_configuration_that_cannot_win(emulator, tmp_path):
     counts = result.invocations["trial_id"].value_counts()
     assert config.min_invocations <= counts["stability-m2048"] < 200
     assert result.recommendation.memory_size == 4096
+
+
+# -- the precision a trial stops at, row by row (no endpoint needed) ---------------------
+def _stops_after(config, latencies) -> tuple[int, str | None]:
+    """How many rows a trial records before it stops, and why."""
+    trial = Trial("stability-m2048", "stability", 2048, 1, 0, 1, len(latencies), "m2048-c1-p0")
+    state = stopping.TrialState(trial, config, TrialLoad(len(latencies), threading.Event()))
+    for n, latency in enumerate(latencies, 1):
+        state.record({"outcome": "ok", "cold": False, "latency_ms": float(latency)})
+        if state.stop_reason is not None:
+            return n, state.stop_reason
+    return len(latencies), None
+
+
+def test_a_trial_surely_over_a_p99_sla_is_not_stopped_on_precision(tmp_path):
+    # p99 ~ 380 ms against an SLA of 300 ms: surely failed after tens of samples, but
+    # that is racing's "infeasible" (which keeps the last candidate going), not precision
+    latencies = np.random.default_rng(4).lognormal(np.log(300), 0.1, 600)
+    over = small_config(tmp_path, model_name="m", sla_percentile=99, sla_ms=300.0)
+    assert _stops_after(over, latencies[:300]) == (300, None)
+    # surely met settles it, once p99 has an upper bound (367 samples at 95%)
+    met = small_config(tmp_path, model_name="m", sla_percentile=99, sla_ms=500.0)
+    n, why = _stops_after(met, latencies)
+    assert why == stopping.PRECISION and 367 <= n < 600

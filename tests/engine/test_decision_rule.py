@@ -65,3 +65,26 @@ def test_near_tie_is_declared_and_the_cheaper_config_recommended(emulator, tmp_p
     assert rec.ties, rec.reasons
     assert any(r.startswith("Tie: ") for r in rec.reasons)
     assert result.stop_reasons["stability-m2048"] != "dominated"
+
+
+def test_racing_never_stops_every_config_as_infeasible(emulator, tmp_path):
+    model = emulator.register_profile_model("decision-none-fits", HALF_PARALLEL)
+    config = small_config(
+        tmp_path,
+        model_name=model,
+        memory_sizes=[1024, 2048, 4096],
+        strategy="cost",
+        sla_percentile=90,
+        sla_ms=6000.0,  # every p90 (~7.8 s and more) surely breaks it
+        stability_benchmark_invocations=120,
+    )
+    result = start_benchmark(config, emulator.target()).wait(180)
+    reasons = result.stop_reasons
+    # the two farthest from the SLA stop as infeasible; the nearest, 4096 MB, is measured
+    # to its precision (or its budget) before "nothing qualifies" is said
+    assert reasons["stability-m1024"] == "infeasible"
+    assert reasons["stability-m2048"] == "infeasible"
+    assert reasons["stability-m4096"] in ("precision", "max_invocations")
+    assert result.recommendation is None
+    assert "No configuration qualifies" in result.recommendation_reason
+    assert "4096 MB, max concurrency 1 misses the SLA" in result.recommendation_reason
