@@ -31,6 +31,7 @@ from sm_bench_widgets.config import BenchmarkConfig  # noqa: E402
 from sm_bench_widgets.emulator import LocalServerless, ModelProfile  # noqa: E402
 from tests import scenarios  # noqa: E402
 
+RACED = ("dominated", "infeasible")  # racing's stop reasons
 NULL_PROFILE = ModelProfile(base_ms_at_1vcpu=0.0, sigma=0.0, cold_start_ms=0.0)
 
 
@@ -91,6 +92,8 @@ def run_one(seed: int, emulator: LocalServerless, args: argparse.Namespace, out:
         "exact": chosen == (best.memory_size if best else None),
         "counts": counts,
         "reasons": result.stop_reasons,
+        "optimum_raced": bool(best)
+        and result.stop_reasons.get(f"stability-m{best.memory_size}") in RACED,
     }
 
 
@@ -137,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         "(figures EMULATED, on the service clock)"
     )
     print(f"hit rate: {hits}/{len(rows)} = {hits / len(rows):.1%} (misses: {misses})")
-    print(f"exact optimum: {exact}/{len(rows)}")
+    raced = sum(r["optimum_raced"] for r in rows)
+    print(f"exact optimum: {exact}/{len(rows)}; true optimum stopped by racing: {raced}")
     print(
         f"median invocations per configuration: {statistics.median(per_config):.0f} "
         f"(mean {statistics.mean(per_config):.0f}, {len(per_config)} configurations)"
