@@ -458,7 +458,8 @@ def throttle_check(invocations: pd.DataFrame) -> pd.DataFrame:
         "measured_throttle_share",
         "standard_error",
     ]
-    if invocations is None or invocations.empty or "phase" not in invocations:
+    needed = {"phase", "trial_id", "start", "max_concurrency", "memory_size", "outcome"}
+    if invocations is None or invocations.empty or not needed <= set(invocations.columns):
         return pd.DataFrame(columns=columns)
     rows = []
     for trial_id, g in invocations[invocations["phase"] == "open_loop"].groupby("trial_id"):
@@ -554,4 +555,18 @@ def answer_from_frames(
         answer.evidence.append(
             f"No cold start was measured at {memory_size} MB: cold starts count as free."
         )
+    if answer is not None:
+        for _, r in throttle_check(inv).iterrows():
+            n, measured = int(r["requests"]), float(r["measured_throttle_share"])
+            spread = (
+                f"+- {percent(1.96 * r['standard_error'])}"
+                if measured > 0
+                else f"none of {n}: below {percent(3 / n)} at 95% confidence"
+            )
+            answer.evidence.append(
+                f"Open-loop check at MaxConcurrency {int(r['max_concurrency'])}: "
+                f"{n} requests at {r['rate_rps']:.3g} req/s, Erlang-B predicts "
+                f"{percent(r['predicted_throttle_share'])} throttled, measured "
+                f"{percent(measured)} ({spread})."
+            )
     return answer

@@ -44,6 +44,7 @@ from sm_bench_widgets.engine.resume import ResumePoint
 from sm_bench_widgets.engine.steps.choose import choose_memory
 from sm_bench_widgets.engine.steps.deploy import deploy_waves
 from sm_bench_widgets.engine.steps.load import concurrency_endpoint, stability_trial
+from sm_bench_widgets.engine.steps.openloop import open_loop_phase
 from sm_bench_widgets.engine.steps.race import race
 from sm_bench_widgets.engine.steps.teardown import delete_leftovers, finish
 from sm_bench_widgets.engine.store import run_directory
@@ -253,6 +254,7 @@ class Orchestrator:
         if not (config.include_concurrency_benchmark or config.provisioned_concurrency):
             return
         concurrency = [t for t in earlier if t.phase == "concurrency"]
+        memory = None
         if not concurrency:
             others = {t.trial_id for t in planned} - {t.trial_id for t in stability}
             peers = self._gather(others)
@@ -264,6 +266,10 @@ class Orchestrator:
             concurrency = self._mine(plan_concurrency(config, memory))
             ctx.plan(concurrency)
         self._concurrency_phase(self._to_run(concurrency))
+        # the user's peak, open loop, where the traffic model sizes the endpoint (one host)
+        first_host = self.host is None or self.host.index == 0
+        if memory is not None and first_host and not ctx.stop_event.is_set():
+            open_loop_phase(ctx, memory)
 
     def _mine(self, trials: list[Trial]) -> list[Trial]:
         """This host's share of ``trials`` (all of them on a lone host)."""

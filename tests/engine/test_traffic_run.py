@@ -8,6 +8,7 @@ import pandas as pd
 
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.emulator import LocalServerless
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.traffic import Traffic
 from sm_bench_widgets.widgets.card import RecommendationCard, card_html
@@ -15,7 +16,32 @@ from sm_bench_widgets.widgets.card import RecommendationCard, card_html
 from .helpers import small_config
 
 
-def test_traffic_aware_run_answers_what_to_deploy(emulator, tmp_path):
+def test_traffic_aware_run_answers_what_to_deploy(tmp_path):
+    # a time scale at which a request holds its instance ~45 ms of wall time, long enough
+    # beside the client's own time for the open-loop check to run
+    with LocalServerless(time_scale=0.2, seed=5) as emulator:
+        _traffic_aware_run(emulator, tmp_path)
+
+
+def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(
+    emulator, tmp_path
+):
+    config = small_config(
+        tmp_path,
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=20,
+        traffic=Traffic.rates(average_rps=1, peak_rps=3.0),
+    )
+    result = run_benchmark(config, emulator.target(), progress=False)  # time scale 0.01
+    assert result.recommendation.traffic is not None
+    assert result.throttle_check.empty
+    assert not (result.invocations["phase"] == "open_loop").any()
+
+
+def _traffic_aware_run(emulator, tmp_path):
     config = small_config(
         tmp_path,
         memory_sizes=[2048, 3072],
@@ -34,7 +60,7 @@ def test_traffic_aware_run_answers_what_to_deploy(emulator, tmp_path):
     rec = result.recommendation
     answer = result.traffic_answer
     assert rec is not None and answer is not None
-    print("\n" + rec.headline() + "\n" + "\n".join(f"- {r}" for r in rec.reasons[:4]))
+    print("\n" + rec.headline() + "\n" + "\n".join(f"- {r}" for r in answer.evidence))
     print(answer.costs.to_string())
     assert rec.headline() == answer.sentence() + "."
     assert answer.memory_size == rec.memory_size
@@ -54,6 +80,15 @@ def test_traffic_aware_run_answers_what_to_deploy(emulator, tmp_path):
     assert costs["option"].iloc[0] == "on-demand"
     assert costs["option"].iloc[-1].startswith("instance endpoint")
     assert math.isfinite(answer.monthly_cost_usd) and answer.monthly_cost_usd > 0
+
+    # the user's peak, open loop, at the answer's MaxConcurrency and at a smaller one where
+    # Erlang-B predicts a measurable share; Erlang-B stands beside the measured share
+    check = result.throttle_check.set_index("max_concurrency")
+    assert answer.max_concurrency in check.index and len(check) == 2
+    assert check["predicted_throttle_share"].max() >= 0.01
+    assert check["requests"].min() >= 30
+    assert (check["rate_rps"] > 0).all()
+    assert any(r.startswith("Open-loop check at MaxConcurrency") for r in answer.evidence)
 
     # the card leads with the answer, and its snippet deploys what the traffic needs
     html = card_html(rec, result.break_even, True, config.model_name)

@@ -1,0 +1,130 @@
+"""Open-loop step: the user's peak traffic sent at the chosen memory size, arriving at its
+rate whether or not earlier requests answered, so the throttling model meets data.
+
+With ``config.traffic`` given, after the concurrency trials: one open-loop trial at the
+MaxConcurrency the traffic model picks for the peak, and one at the largest smaller
+MaxConcurrency where Erlang-B predicts at least 1% throttled, where the share is large
+enough to measure. Each endpoint first gets a burst that starts every instance, so the
+trial measures throttling rather than scale-up. Rows carry ``phase="open_loop"``;
+``BenchmarkResult.throttle_check`` sets Erlang-B beside them. On an emulator so fast that
+a request holds its instance under 20 ms of wall time the check is skipped (and logged):
+the client's own time per request would dominate.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sm_bench_widgets.analysis import traffic as model
+from sm_bench_widgets.engine.context import RunContext
+from sm_bench_widgets.engine.events import PhaseStarted
+from sm_bench_widgets.engine.openloop import PHASE, open_loop, poisson_offsets
+from sm_bench_widgets.engine.plan import Trial, endpoint_key
+from sm_bench_widgets.engine.steps.deploy import deploy_waves
+from sm_bench_widgets.engine.steps.load import end_trial
+from sm_bench_widgets.engine.steps.probe import probe_cold_starts
+from sm_bench_widgets.engine.steps.teardown import release
+
+CHECK_SHARE = 0.01  # the checking trial's predicted throttled share, at least
+# Below this many wall-clock milliseconds per request (an emulator at a small time scale),
+# the client's own few milliseconds per request would hold instances longer than the
+# service time says, and the check would measure the machine rather than the model.
+MIN_WALL_SERVICE_MS = 20.0
+
+log = logging.getLogger(__name__)
+
+
+def plan_open_loop(ctx: RunContext, memory_size: int) -> tuple[list[Trial], float]:
+    """The open-loop trials at ``memory_size`` and the peak rate (requests per second on
+    the service's clock) they send; none without traffic or warm stability rows."""
+    traffic = ctx.config.traffic
+    if traffic is None:
+        return [], 0.0
+    ids = {
+        t.trial_id
+        for t in ctx.planned.values()
+        if t.phase == "stability" and t.memory_size == memory_size and not t.provisioned_concurrency
+    }
+    rows = ctx.rows.frame(ids)
+    if rows.empty:
+        return [], 0.0
+    warm = rows.loc[(rows["outcome"] == "ok") & ~rows["cold"].astype(bool), "latency_ms"]
+    if warm.empty:
+        return [], 0.0
+    mean_ms = float(warm.mean())
+    wall_ms = mean_ms * (ctx.time_scale or 1.0)
+    if wall_ms < MIN_WALL_SERVICE_MS:
+        log.info(
+            "open-loop check skipped: %.1f ms of wall-clock time per request is too short "
+            "beside the client's own time (time scale %s)",
+            wall_ms,
+            ctx.time_scale,
+        )
+        return [], 0.0
+    rate = traffic.needs(mean_ms).peak_rps
+    if rate <= 0:
+        return [], 0.0
+    answer = model.smallest_max_concurrency(rate, mean_ms, traffic.throttle_limit)
+    if answer is None:
+        return [], 0.0
+    load = model.offered_load(rate, mean_ms)
+    check = [c for c in range(1, answer) if model.erlang_b(load, c) >= CHECK_SHARE]
+    trials = [
+        Trial(
+            trial_id=f"open-m{memory_size}-c{c}",
+            phase=PHASE,
+            memory_size=memory_size,
+            max_concurrency=c,
+            provisioned_concurrency=0,
+            clients=0,
+            max_invocations=ctx.config.concurrency_benchmark_invocations + c,
+            endpoint_key=endpoint_key(memory_size, c, 0),
+        )
+        for c in sorted({answer, *check[-1:]})
+    ]
+    return trials, rate
+
+
+def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
+    """Plan, deploy and run the open-loop trials at ``memory_size`` (one endpoint each)."""
+    trials, rate = plan_open_loop(ctx, memory_size)
+    if not trials:
+        return
+    ctx.plan(trials)
+    ctx.publish(
+        PhaseStarted(
+            phase=PHASE,
+            trials=len(trials),
+            max_invocations=sum(t.max_invocations for t in trials),
+        )
+    )
+    for wave, deployed in deploy_waves(ctx, trials):
+        for trial in wave:
+            d = deployed[trial.endpoint_key]
+            if not d.ok:
+                continue
+            if ctx.stop_event.is_set():
+                release(ctx, d.name, [trial])
+                continue
+            ctx.guarded([trial], open_loop_trial, ctx, trial, d.name, rate)
+
+
+def open_loop_trial(ctx: RunContext, trial: Trial, endpoint: str, rate: float) -> None:
+    """Start every instance with a burst, then send Poisson arrivals at ``rate``."""
+    try:
+        state = ctx.new_state(trial)
+        invoker = ctx.invoker(trial, endpoint)
+        ctx.trial_started(trial, endpoint)
+        probe_cold_starts(ctx, invoker, state, trial.max_concurrency)
+        left = state.load.max_invocations - state.load.issued
+        if left > 0:
+            open_loop(
+                invoker,
+                poisson_offsets(rate, left),
+                state.load,
+                ctx.row_sink(state),
+                time_scale=ctx.time_scale or 1.0,
+            )
+        end_trial(ctx, trial, state.final_reason())
+    finally:
+        release(ctx, endpoint, [trial])
