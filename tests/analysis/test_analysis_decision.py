@@ -98,6 +98,10 @@ def test_sla_on_p99_needs_an_upper_bound_at_p99():
     assert math.isnan(summary["p99_ci_high"].iloc[0])
     assert dominated(summary, costs, "cost", 0.5, 0.95, sla_percentile=99, sla_ms=500) == set()
     assert dominated(summary, costs, "cost", 0.5, 0.95) == {"b"}
+    # the recommendation says that its budget could not settle p99 against the SLA
+    rec = recommend(summary, costs, "cost", sla_percentile=99, sla_ms=500)
+    unsettled = [r for r in rec.reasons if r.startswith("Uncertain: p99 of 1024 MB")]
+    assert unsettled and "not settled against the SLA within its budget" in unsettled[0]
 
 
 # -- racing and the ranking agree --------------------------------------------------------
@@ -131,13 +135,14 @@ def test_the_recommendation_is_never_surely_worse_than_another_feasible_config()
 
 
 # -- scores: stable, grid-independent, ties ---------------------------------------------
-def test_balanced_score_moves_at_most_2pct_under_2pct_errors():
+@pytest.mark.parametrize("strategy", ["balanced", "speed", "cost"])
+def test_score_moves_at_most_2pct_under_2pct_errors(strategy):
     rng = np.random.default_rng(12)
     for _ in range(500):
         p90, cost, w = rng.uniform(10, 500), rng.uniform(1e-7, 1e-4), rng.uniform(0, 1)
-        base = decision.score("balanced", w, p90, cost)
+        base = decision.score(strategy, w, p90, cost)
         e1, e2 = rng.uniform(-0.02, 0.02, 2)
-        moved = decision.score("balanced", w, p90 * (1 + e1), cost * (1 + e2))
+        moved = decision.score(strategy, w, p90 * (1 + e1), cost * (1 + e2))
         assert abs(moved / base - 1) <= 0.0201
 
 
