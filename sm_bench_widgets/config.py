@@ -364,7 +364,7 @@ def _int(name: str, value: Any, low: int, high: int | None = None) -> None:
 
 def _number(name: str, value: Any, low: float, strict: bool = False) -> None:
     if not _is_number(value) or value < low or (strict and value == low):
-        raise ConfigError(name, value, f"a number {'>' if strict else '>='} {low}")
+        raise ConfigError(name, value, f"a finite number {'>' if strict else '>='} {low}")
 
 
 def _int_list(
