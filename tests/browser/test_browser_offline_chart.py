@@ -1,8 +1,10 @@
-"""Charts with no internet: Altair's JupyterChart in JupyterLab once offline mode is on, and
-the HTML report's cost chart, whose click selection still works from a file."""
+"""Charts with no internet: Altair's JupyterChart in JupyterLab once offline mode is on; the
+HTML report's cost chart, whose click selection still works from a file; every chart of
+``charts``, in every state, drawn by the bundled Vega without a console warning."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -118,3 +120,52 @@ def test_report_cost_chart_selects_a_point_offline(browser, tmp_path: Path) -> N
     finally:
         context.close()
     assert requested == [] and console == []
+
+
+def test_every_chart_draws_without_a_console_warning(browser, tmp_path: Path) -> None:
+    """Each chart empty (the note), with one row and typical, and a finished result's whole
+    dashboard, drawn by the Vega that Altair's offline mode bundles: Vega warns about
+    nothing (no "Infinite extent" for a domain of no rows, no conflicting sorts)."""
+    import altair as alt
+    import vl_convert
+
+    from sm_bench_widgets import charts
+    from sm_bench_widgets.config import BenchmarkConfig
+    from sm_bench_widgets.result import BenchmarkResult
+    from tests.test_charts import FRAME_CHARTS, _variants
+
+    specs = [
+        build(frame).to_dict()
+        for build, make in FRAME_CHARTS.values()
+        for frame in _variants(make).values()
+    ]
+    config = BenchmarkConfig(model_name="m", memory_sizes=[1024, 2048])
+    for data in (FRAME_CHARTS["timeline"][1](), None):
+        specs.append(charts.dashboard(BenchmarkResult(config, data)).to_dict())
+    version = "_".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    embeds = "".join(
+        f"vegaEmbed('#c{i}', {json.dumps(spec)}, {{renderer: 'svg'}}).catch(console.error);"
+        for i, spec in enumerate(specs)
+    )
+    page_html = tmp_path / "charts.html"
+    page_html.write_text(
+        "<html><body>"
+        + "".join(f'<div id="c{i}"></div>' for i in range(len(specs)))
+        + f"<script>{vl_convert.javascript_bundle(vl_version=f'v{version}')}</script>"
+        + f"<script>{embeds}</script></body></html>",
+        encoding="utf-8",
+    )
+    console: list[str] = []
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda exc: console.append(f"page error: {exc}"))
+        page.goto(page_html.as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('svg.marks').length >= {len(specs)}", timeout=30_000
+        )
+        page.wait_for_timeout(500)  # a late warning still lands
+    finally:
+        context.close()
+    assert console == []
