@@ -1,4 +1,4 @@
-"""``sm-bench demo``: a short benchmark of a demo model on an in-process emulator.
+"""``sm-bench demo``: a short benchmark of a demo model on an emulator in its own process.
 
 Writes the HTML report and ends with the summary table and the recommendation, all
 labelled emulated; a failure exits non-zero with a one-line reason.
@@ -22,8 +22,8 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="run a short benchmark against the built-in emulator",
-        description="Start the local emulator in this process, benchmark the demo-nlp model "
-        "on it and write the HTML report. The results are emulated.",
+        description="Start the local emulator in a process of its own, benchmark the demo-nlp "
+        "model on it and write the HTML report. The results are emulated.",
     )
     demo.add_argument("--out", default="sm-bench-demo", help="output directory")
     demo.add_argument(
@@ -78,9 +78,9 @@ def demo_config(model: str, payload_file: Path, out: Path, strategy: str | None 
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """``sm-bench demo``: a short benchmark on the in-process emulator, with the report."""
+    """``sm-bench demo``: a short benchmark on an emulator of its own, with the report."""
     prog = "sm-bench demo"
-    from sm_bench_widgets.emulator import LocalServerless
+    from sm_bench_widgets.emulator.process import served
 
     out = Path(args.out)
     try:
@@ -95,7 +95,8 @@ def demo_command(args: argparse.Namespace) -> int:
         "all figures below are EMULATED, not measured on AWS."
     )
     started = time.monotonic()
-    with LocalServerless(time_scale=args.time_scale) as emulator:
+    # its own process, so the emulator shares no interpreter with the load generator
+    with served(time_scale=args.time_scale, seed=None) as emulator:
         code, result = execute(prog, config, emulator.target(), progress=not args.no_progress)
     if result is None:
         return code

@@ -258,8 +258,21 @@ _embedded: LocalServerless | None = None
 _embedded_lock = threading.Lock()
 
 
-def embedded(time_scale: float = 1.0) -> LocalServerless:
-    """The process-wide emulator, started on first call (later calls return the same one)."""
+def embedded(time_scale: float = 1.0, *, in_process: bool = False) -> Any:
+    """The process-wide emulator at ``time_scale``, started on first call and reused after.
+
+    By default it is ``sm-bench emulator`` in a process of its own (a ``ServedEmulator``:
+    ``target()``, ``endpoint_url``), so it shares no interpreter with the load generator
+    and the widgets; it stops when this interpreter exits or is killed. Each time scale
+    gets its own process, so every caller runs at the scale it asked for.
+    ``in_process=True`` gives a ``LocalServerless`` in this process instead, for code
+    that needs the emulator's internals (its registry, data plane, faults); there is one,
+    and a later call asking for another time scale gets it with a warning.
+    """
+    if not in_process:
+        from sm_bench_widgets.emulator.process import process_wide
+
+        return process_wide(time_scale)
     global _embedded
     with _embedded_lock:
         if _embedded is None or not _embedded.running:
