@@ -5,12 +5,21 @@ in the namespaces and units AWS uses: ``AWS/SageMaker`` for invocation, latency
 (microseconds) and concurrency metrics, ``/aws/sagemaker/Endpoints`` for
 ``MemoryUtilization`` (percent). Only the metrics AWS lists as published for serverless
 endpoints (its list is exhaustive: no ``InvocationsPerInstance``, for one).
+
+They are kept as CloudWatch keeps them: one data point per metric, dimensions and minute
+(SampleCount, Sum, Minimum, Maximum and a sketch of the values for percentiles), so memory
+grows with the minutes and endpoints of a run, not with its invocations, and a metric query
+reads a few points, never every invocation.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from sm_bench_widgets.emulator import moto_adapter
+from sm_bench_widgets.emulator.cw_percentiles import ValueSketch
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 ENDPOINT_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -95,15 +104,52 @@ def datums(rec: InvocationRecord) -> dict[str, list[dict[str, Any]]]:
 
 
 class MetricsSink:
-    """Writes invocation metrics into moto's in-process CloudWatch backend."""
+    """Adds invocation metrics to this minute's data points in moto's CloudWatch backend."""
 
     def __init__(self, account: str):
         self.account = account
+        self._lock = threading.Lock()
+        # this minute's data points by region, metric and dimensions, with the backend
+        # they are in (a wiped account's new backend gets new ones)
+        self._open: dict[tuple[Any, ...], Any] = {}
+        self._minute: Any = None
 
     def publish(self, region: str, rec: InvocationRecord) -> None:
         """Record one invocation's metrics in ``region``."""
-        from sm_bench_widgets.emulator import moto_adapter
-
         backend = moto_adapter.cloudwatch_backend(self.account, region)
-        for namespace, data in datums(rec).items():
-            backend.put_metric_data(namespace, data)
+        minute = moto_adapter.metric_minute()
+        with self._lock:
+            if minute != self._minute:
+                self._open.clear()
+                self._minute = minute
+            for namespace, data in datums(rec).items():
+                for datum in data:
+                    self._add(backend, region, namespace, datum, minute)
+
+    def _add(
+        self, backend: Any, region: str, namespace: str, datum: dict[str, Any], minute: Any
+    ) -> None:
+        dims = tuple((d["Name"], d["Value"]) for d in datum["Dimensions"])
+        key = (region, namespace, datum["MetricName"], dims, datum["Unit"])
+        point = self._open.get(key)
+        if point is None or point[0] is not backend:
+            aggregate = moto_adapter.new_metric_aggregate(
+                namespace,
+                datum["MetricName"],
+                datum["Dimensions"],
+                datum["Unit"],
+                minute,
+                ValueSketch(),
+            )
+            moto_adapter.add_metric_datum(backend, aggregate)
+            point = self._open[key] = (backend, aggregate)
+        aggregate, value = point[1], datum["Value"]
+        aggregate.sketch.add(value)
+        aggregate.sample_count += 1
+        aggregate.sum += value
+        aggregate.min = min(aggregate.min, value)
+        aggregate.max = max(aggregate.max, value)
+
+    def data_points(self, region: str) -> int:
+        """How many metric data points ``region`` holds (each a minute of one metric)."""
+        return len(moto_adapter.cloudwatch_backend(self.account, region).metric_data)

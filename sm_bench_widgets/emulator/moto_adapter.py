@@ -15,6 +15,7 @@ nowhere else; ``compatibility_problems()`` says which of them a moto release lac
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -164,12 +165,13 @@ def fix_list_metrics() -> None:
 # -- CloudWatch statistics -------------------------------------------------------------------
 def add_cloudwatch_statistics(
     parse: Callable[[str], float | None],
-    compute: Callable[[list[float], float], float | None],
+    compute: Callable[[list[float], list[Any], float], float | None],
 ) -> None:
     """Make moto's CloudWatch answer the statistics ``parse`` recognises (e.g. ``p99``).
 
     ``parse`` maps a statistic name to its parameter (None for names moto handles) and
-    ``compute`` a period's single values and that parameter to the value. Both
+    ``compute`` a period's single values, the ``sketch`` of each of its aggregates that
+    has one (see ``new_metric_aggregate``) and that parameter to the value. Both
     GetMetricData (``Stat``) and GetMetricStatistics (``ExtendedStatistics``) then answer
     them; moto's own statistics are left as they are. Call once per process.
     """
@@ -182,22 +184,25 @@ def add_cloudwatch_statistics(
 def _extend_statistics(
     cls: Any,
     parse: Callable[[str], float | None],
-    compute: Callable[[list[float], float], float | None],
+    compute: Callable[[list[float], list[Any], float], float | None],
 ) -> None:
     original = cls.get_statistics_for_type
+
+    def sketches(self: Any) -> list[Any]:
+        return [s for m in self.metric_aggregated_list if (s := getattr(m, "sketch", None))]
 
     def get_statistics_for_type(self: Any, stat: str) -> Any:
         q = parse(stat)
         if q is None:
             return original(self, stat)
-        return compute(self.metric_single_values_list, q)
+        return compute(self.metric_single_values_list, sketches(self), q)
 
     def extended_statistics(self: Any) -> dict[str, float] | None:
         wanted = {s: q for s in self.stats if (q := parse(s)) is not None}
         if not wanted:
             return None
-        values = self.metric_single_values_list
-        out = {s: compute(values, q) for s, q in wanted.items()}
+        values, kept = self.metric_single_values_list, sketches(self)
+        out = {s: compute(values, kept, q) for s, q in wanted.items()}
         return {k: v for k, v in out.items() if v is not None} or None
 
     cls.get_statistics_for_type = get_statistics_for_type
@@ -233,6 +238,69 @@ def _extend_get_metric_statistics(cls: Any, parse: Callable[[str], float | None]
         return ActionResult({"Label": metric_name, "Datapoints": datapoints})
 
     cls.get_metric_statistics = get_metric_statistics
+
+
+def round_metric_query_start() -> None:
+    """Round the StartTime of GetMetricData and GetMetricStatistics down to the minute.
+
+    AWS does so for data less than 15 days old, so a query from mid-minute includes that
+    minute's data point. Idempotent.
+    """
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    for name in ("get_metric_data", "get_metric_statistics"):
+        original = getattr(CloudWatchBackend, name)
+        if getattr(original, "_sm_bench_fixed", False):
+            continue
+
+        def rounded(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            if "start_time" in kwargs:
+                kwargs["start_time"] = _floor_minute(kwargs["start_time"])
+            else:
+                at = 1 if _original.__name__ == "get_metric_data" else 2
+                args = (*args[:at], _floor_minute(args[at]), *args[at + 1 :])
+            return _original(self, *args, **kwargs)
+
+        rounded._sm_bench_fixed = True  # type: ignore[attr-defined]
+        rounded.__name__ = name
+        setattr(CloudWatchBackend, name, rounded)
+
+
+def _floor_minute(moment: Any) -> Any:
+    return moment.replace(second=0, microsecond=0) if hasattr(moment, "replace") else moment
+
+
+def metric_minute() -> Any:
+    """The current minute, as moto stamps metric data (naive UTC)."""
+    from moto.core.utils import utcnow
+
+    return utcnow().replace(second=0, microsecond=0)
+
+
+def new_metric_aggregate(
+    namespace: str,
+    name: str,
+    dimensions: list[dict[str, str]],
+    unit: str,
+    minute: Any,
+    sketch: Any,
+) -> Any:
+    """An empty aggregated data point (moto's StatisticSet datum) carrying ``sketch``.
+
+    Its ``sample_count``, ``sum``, ``min`` and ``max`` are for the caller to update.
+    """
+    from moto.cloudwatch.models import MetricAggregatedDatum
+
+    datum = MetricAggregatedDatum(
+        namespace, name, math.inf, -math.inf, 0, 0.0, dimensions, minute, unit
+    )
+    datum.sketch = sketch
+    return datum
+
+
+def add_metric_datum(backend: Any, datum: Any) -> None:
+    """Store a data point in a CloudWatch backend (as PutMetricData does)."""
+    backend.metric_data.append(datum)
 
 
 # -- compatibility ---------------------------------------------------------------------------

@@ -156,3 +156,68 @@ def test_unsupported_extended_statistic_is_rejected(aws, traffic):
             **window(),
         )
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_metrics_are_kept_per_minute_so_memory_does_not_grow_with_invocations(emulator, aws):
+    """5,000 invocations' metrics: a data point per metric and minute, percentiles still right."""
+    from sm_bench_widgets.emulator.cw_percentiles import EXACT_LIMIT, RELATIVE_ACCURACY
+    from sm_bench_widgets.emulator.metrics import InvocationRecord
+
+    sink, region = emulator.dataplane.metrics, "eu-west-3"  # a region of this test alone
+    rng = np.random.default_rng(7)
+    model_ms = rng.lognormal(np.log(20), 0.6, 5000)
+    assert len(model_ms) > 4 * EXACT_LIMIT
+    for ms in model_ms:
+        sink.publish(
+            region,
+            InvocationRecord("many", "AllTraffic", reached_model=True, model_ms=ms, overhead_ms=3),
+        )
+    per_minute = {"Invocation4XXErrors", "Invocation5XXErrors", "Invocations"}
+    per_minute |= {"ModelLatency", "OverheadLatency"}
+    # the run may cross a minute boundary: two data points per metric at most
+    assert len(per_minute) <= sink.data_points(region) <= 2 * len(per_minute)
+
+    cw = emulator.target().session.client(
+        "cloudwatch", region_name=region, endpoint_url=emulator.endpoint_url
+    )
+    point = cw.get_metric_statistics(
+        Namespace=NS,
+        MetricName="ModelLatency",
+        Dimensions=dims("many"),
+        Period=3600,
+        Statistics=["SampleCount", "Minimum", "Maximum"],
+        ExtendedStatistics=["p50", "p90", "p99"],
+        **window(),
+    )["Datapoints"][0]
+    model_us = model_ms * 1000
+    assert point["SampleCount"] == 5000
+    assert point["Minimum"] == pytest.approx(model_us.min())
+    assert point["Maximum"] == pytest.approx(model_us.max())
+    for p in (50, 90, 99):
+        expected = np.percentile(model_us, p)
+        got = point["ExtendedStatistics"][f"p{p}"]
+        assert got == pytest.approx(expected, rel=2 * RELATIVE_ACCURACY)
+
+
+def test_a_sketch_is_exact_while_small_and_within_its_accuracy_after():
+    from sm_bench_widgets.emulator.cw_percentiles import (
+        EXACT_LIMIT,
+        RELATIVE_ACCURACY,
+        ValueSketch,
+        sketch_percentile,
+    )
+
+    values = np.random.default_rng(3).exponential(5000, 3 * EXACT_LIMIT)
+    small, large = ValueSketch(), ValueSketch()
+    for v in values[: EXACT_LIMIT // 2]:
+        small.add(float(v))
+    for v in values:
+        large.add(float(v))
+    assert small.exact and not large.exact
+    for q in (0.0, 50.0, 99.0, 100.0):
+        exact = np.percentile(values[: EXACT_LIMIT // 2], q)
+        assert sketch_percentile([], [small], q) == pytest.approx(exact, abs=1e-9)
+        merged = sketch_percentile([], [small, large], q)
+        both = np.concatenate([values[: EXACT_LIMIT // 2], values])
+        assert merged == pytest.approx(np.percentile(both, q), rel=2 * RELATIVE_ACCURACY)
+    assert sketch_percentile([], [ValueSketch()], 50) is None
