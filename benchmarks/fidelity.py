@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import sys
@@ -39,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sm_bench_widgets.aws.clients import Target  # noqa: E402
+from sm_bench_widgets.engine.load_check import load_capacity  # noqa: E402
 from sm_bench_widgets.engine.load_process import Go, LoadProcess, job_for  # noqa: E402
 from sm_bench_widgets.engine.load_stub import held_ms, stub_endpoint  # noqa: E402
 from sm_bench_widgets.engine.loads import Invoker, TrialLoad, closed_loop  # noqa: E402
@@ -323,6 +325,7 @@ def measure(
 ) -> list[Cell]:
     """Every cell, printed as it is measured."""
     cells: list[Cell] = []
+    missing: set[str] = set()
     for service_ms in services:
         with stub_endpoint(service_ms) as stub:
             for n in clients:
@@ -330,12 +333,16 @@ def measure(
                 if n in busy:
                     plan += [("threads+busy", "threads"), ("process+busy", "process")]
                 for label, engine in plan:
+                    if engine in missing:
+                        continue
                     warm = max(0.5, 3 * service_ms / 1000.0)
-                    if label.endswith("+busy"):
-                        with Busy():
+                    try:
+                        with Busy() if label.endswith("+busy") else contextlib.nullcontext():
                             rows, window, cpu = RUNNERS[engine](stub.url, n, seconds, warm)
-                    else:
-                        rows, window, cpu = RUNNERS[engine](stub.url, n, seconds, warm)
+                    except ImportError as exc:
+                        missing.add(engine)
+                        print(f"{engine}: skipped, {exc.name} is not installed", flush=True)
+                        continue
                     cell = summarize(label, service_ms, n, rows, window, cpu)
                     cells.append(cell)
                     print(line(cell), flush=True)
@@ -361,7 +368,9 @@ def line(c: Cell) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the fidelity table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a rough table in about a minute")
+    parser.add_argument(
+        "--quick", action="store_true", help="a rough table in about a minute (8 and 200 clients)"
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="steady seconds per cell")
     parser.add_argument("--service-ms", default="50,200")
     parser.add_argument("--clients", default="1,8,32,64,128,200")
@@ -371,12 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     clients = [int(x) for x in args.clients.split(",")]
     seconds = args.seconds
     busy = [int(x) for x in args.busy.split(",") if x]
+    engines = args.engines.split(",")
     if args.quick:
-        clients, seconds, busy = [1, 32, 200], 2.0, [32]
+        clients, seconds, busy = [8, 200], 2.0, [8]
+        engines = [e for e in engines if e in ("threads", "aiohttp", "process")]
     print(f"fidelity on {os.cpu_count()} cores (measured while other work may run)")
     print(HEADER)
     cells = measure(
-        args.engines.split(","),
+        engines,
         [float(x) for x in args.service_ms.split(",")],
         clients,
         seconds,
@@ -384,6 +395,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     met = sum(c.meets() for c in cells)
     print(f"targets met in {met} of {len(cells)} cells")
+    worker = [c.cpu_ms_per_call for c in cells if c.engine == "process" and c.clients >= 8]
+    if worker:
+        cpu = float(np.median(worker))
+        fits = ", ".join(f"{s:g} ms: {load_capacity(s, cpu)}" for s in (50, 200))
+        print(
+            f"per-host projection: the worker spent {cpu:.2f} ms of CPU per call (median); "
+            f"kept at most half busy on one core it drives this many clients ({fits}); "
+            "more clients belong on more hosts"
+        )
     return 0
 
 

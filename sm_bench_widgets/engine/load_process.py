@@ -1,18 +1,26 @@
 """The load engine: closed-loop clients in a worker process of the run's own.
 
-Chosen on the evidence of ``benchmarks/fidelity.py`` (a fixed-latency stub, the
-candidates side by side in one table). In a quiet process, threads with boto3, an async
-client (botocore's SigV4 over httpx or aiohttp) and worker processes all record close to
-the service time at low concurrency; aiohttp spends about a third of the CPU per call of
-boto3, httpx more than boto3. But in the run's own process every client shares one
-interpreter lock, and one garbage collector, with what analyses, stores and draws
-(racing, summaries, pandas, widgets): with that analysis running, threads recorded p99
-hundreds of ms over the service time and lost most of their throughput, while the same
-threads in a worker process stayed where they were without it. Isolation is what
-fidelity needs first, so the load runs in a worker process; inside it, threads with
-boto3 keep botocore's own client (the user's credentials chain and retry settings, its
-error model) rather than a second HTTP stack. More clients than one host drives
-faithfully (``load_capacity``) belong on more hosts (a Processing job).
+Chosen on the evidence of ``benchmarks/fidelity.py`` (a fixed-latency stub, the candidates
+side by side in one table; first measured on a 2-core machine loaded by other work, so
+the absolute figures are noisy, the relations between candidates less so):
+
+- CPU per call: threads with boto3 about 1-1.7 ms, the same threads in a worker process
+  alike, botocore's SigV4 over aiohttp 0.4-0.6 ms, over httpx 3-6 ms. aiohttp is the
+  cheapest per call; httpx the dearest.
+- Isolation: while the benchmark's own process analysed (pandas and full collections in
+  a loop, as a run's racing, summaries and widgets do), threads in that process fell
+  from 60% to 8% of the ideal throughput at 8 clients, p50 +52 ms and p99 +2.2 s over the
+  service time; the worker process kept 59%, p50 +6.5 ms. Every client in the run's
+  process shares one interpreter lock and one garbage collector with the analysis; a
+  worker has its own.
+
+Isolation is what fidelity needs first, so the load runs in a worker process. Inside it,
+threads with boto3 keep botocore's own client: the user's credentials chain, retry
+settings (by default a throttle is not retried: it is a result) and error model, with
+no second HTTP stack to keep faithful to them. aiohttp would cut the worker's CPU per
+call by about 2-3x, which raises the per-host capacity, not the isolation; it stays a
+candidate in the benchmark. Past the capacity of one host (``load_check.load_capacity``)
+a trial belongs on more hosts (a Processing job).
 
 One worker per run (``LoadProcess``), started when the run opens, so its start-up
 overlaps the endpoints' deployment and never sits between a trial's probe and its load;
