@@ -97,6 +97,17 @@ def layout(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return bare.to_dict(validate=False)
 
 
+def layout_key(chart: alt.TopLevelMixin) -> str:
+    """A cheap stand-in for ``layout`` for the charts built here, whose layout varies only
+    in kind, title (selection, percentile) and note: equal keys, equal layouts (tested)."""
+
+    def plain(value: Any) -> Any:
+        return None if value is alt.Undefined else getattr(value, "to_dict", lambda: value)()
+
+    parts = [type(chart).__name__, plain(chart.title), plain(getattr(chart, "mark", alt.Undefined))]
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
 def selection_label(selected: dict[str, Any] | None) -> str:
     """``2048 MB · MC 1`` for a selected configuration (``CONFIG_KEYS`` values), "" for None."""
     if not selected:

@@ -132,6 +132,23 @@ def test_chart_specs_validate_and_keep_encodings(name):
     assert layouts["none"] != layouts["typical"]
 
 
+def test_layout_keys_tell_layouts_apart():
+    built = []
+    for build, make in FRAME_CHARTS.values():
+        for frame in _variants(make).values():
+            built += [build(frame), build(frame, waiting=False)]
+    frame = invocations()
+    for pick in ({"memory_size": 2048, "max_concurrency": 1}, {"memory_size": 8192}):
+        pick = {"max_concurrency": 1, "provisioned_concurrency": 0, **pick}
+        built += [charts.timeline(frame, pick), charts.latency_distribution(frame, pick)]
+    built += [charts.cost_vs_latency(costs(), percentile="p50")]
+    keys = [charts.layout_key(chart) for chart in built]
+    layouts = [json.dumps(charts.layout(chart), sort_keys=True) for chart in built]
+    for i in range(len(built)):
+        for j in range(len(built)):
+            assert (keys[i] == keys[j]) == (layouts[i] == layouts[j]), (i, j)
+
+
 def _data_domains(vega: dict) -> list[str]:
     """Names of the compiled Vega scales whose domain Vega computes from data."""
     scales = list(vega.get("scales", []))

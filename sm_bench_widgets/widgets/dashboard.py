@@ -1,6 +1,6 @@
 """The live dashboard: one ``alt.JupyterChart`` per chart of ``sm_bench_widgets.charts``.
 
-While a chart keeps its layout (``charts.layout``), a refresh swaps only the rows: the new
+While a chart keeps its layout (``charts.layout_key``), a refresh swaps only the rows: the new
 rows go to the front end as a Vega changeset (no re-embedding, no flicker) and into the
 widget's ``spec`` on the Python side, which is what a newly opened view or a reloaded page
 gets. When the layout changes (the first rows replace the waiting note, a selection
@@ -39,7 +39,7 @@ class LiveChart:
         self.widget = alt.JupyterChart(
             chart, embed_options={"actions": False, **(embed_options or {})}
         )
-        self._layout = charts.layout(chart)
+        self._layout = charts.layout_key(chart)
         self._on_select: list[tuple[str, Callable[[list[dict[str, Any]]], None]]] = []
         self._on_change: list[Callable[[], None]] = []
         self.updates = 0
@@ -52,7 +52,7 @@ class LiveChart:
     def update(self, chart: alt.TopLevelMixin) -> bool:
         """Show ``chart``: its rows in place if its layout is the current one, else embedded
         anew (which clears a selection made in it); whether anything changed."""
-        layout = charts.layout(chart)
+        layout = charts.layout_key(chart)
         if layout != self._layout:
             self._layout = layout
             self.widget.chart = chart
