@@ -294,6 +294,12 @@ def interrupted_runs(result_save_path: str | os.PathLike[str]) -> list[Path]:
     return [run_dir for _, run_dir in sorted(runs, reverse=True)]
 
 
+def run_status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a run directory's ``status.json`` says (status, invocations stored, last update);
+    empty when it has none yet."""
+    return read_json(Path(run_dir) / "status.json")
+
+
 def list_leftovers(target: Target | None = None, run_id: str | None = None) -> list[Leftover]:
     """This tool's endpoints and endpoint configs in the account (of run ``run_id`` only,
     when given), found by the tool's tag alone: the dry run of ``clean_up_leftovers``.

@@ -16,7 +16,8 @@ def list_model_names(target: Target, limit: int = 1000) -> list[str]:
     """Model names at ``target``, newest first (``ListModels`` by CreationTime, paginated).
 
     The pages are asked for newest first and sorted again here, for services that ignore
-    the sort order (the emulator's control plane does).
+    the sort order (the emulator's control plane does); models created in the same instant
+    come in name order from the end, so the first pick does not change between runs.
     """
     paginator = target.client("sagemaker").get_paginator("list_models")
     pages = paginator.paginate(
@@ -26,7 +27,7 @@ def list_model_names(target: Target, limit: int = 1000) -> list[str]:
     )
     models = [m for page in pages for m in page.get("Models", [])]
     oldest = datetime.min.replace(tzinfo=UTC)
-    models.sort(key=lambda m: m.get("CreationTime") or oldest, reverse=True)
+    models.sort(key=lambda m: (m.get("CreationTime") or oldest, m["ModelName"]), reverse=True)
     return [m["ModelName"] for m in models]
 
 

@@ -15,12 +15,11 @@ from pathlib import Path
 import ipywidgets as w
 
 from sm_bench_widgets import api
-from sm_bench_widgets.engine.store import read_json
 
 
 def describe_run(run_dir: Path) -> str:
     """One line about an interrupted run: its id, status and invocations stored."""
-    status = read_json(run_dir / "status.json")
+    status = api.run_status(run_dir)
     state = str(status.get("status") or "unknown")
     if state == "running":
         state = "interrupted"  # its process is gone: nobody holds the directory
