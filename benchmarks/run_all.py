@@ -37,17 +37,18 @@ class Bench:
     full: tuple[str, ...] = ()
     quick: tuple[str, ...] | None = None
     headline: int = 3  # last lines of output shown in the table
+    weight: float = 1.0  # its share of the --quick time budget
 
 
 BENCHES = [
-    Bench("fidelity.py", (), ("--quick",), headline=1),
+    Bench("fidelity.py", (), ("--quick",), headline=2, weight=2.0),
     Bench("emulator_overhead.py", (), ("--seconds", "1", "--levels", "1,8"), headline=5),
     Bench("engine_vs_seed.py", (), ("--invocations", "60", "--time-scale", "0.05")),
-    Bench("recommendation_hit_rate.py", (), ("--seeds", "1-2", "--invocations", "120")),
+    Bench("recommendation_hit_rate.py", (), ("--seeds", "1", "--invocations", "80")),
     Bench("time_to_recommendation.py", (), ("--quick",)),
-    Bench("job_modes.py", (), ("--invocations", "20")),
+    Bench("job_modes.py", (), ("--invocations", "10")),
     Bench("panel_responsiveness.py", (), ("--idle-seconds", "1", "--invocations", "100")),
-    Bench("under_load_memory.py", (), ("--invocations", "4000")),
+    Bench("under_load_memory.py", (), ("--invocations", "2000")),
     Bench("notebook_latency.py", (), None),
 ]
 
@@ -134,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         timeout = None
         if args.quick:
             left = QUICK_BUDGET_S - (time.perf_counter() - started)
-            remaining = max(1, sum(1 for b in runnable if b not in [o.bench for o in outcomes]))
-            timeout = max(10.0, left / remaining * 1.5)
+            done = [o.bench for o in outcomes]
+            remaining = sum(b.weight for b in runnable if b not in done) or 1.0
+            timeout = max(10.0, left * bench.weight / remaining * 1.5)
         outcome = run(bench, args.quick, out, timeout)
         outcomes.append(outcome)
         print(f"  {bench.script}: {outcome.status} in {outcome.seconds:.0f} s", flush=True)
