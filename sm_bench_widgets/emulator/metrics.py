@@ -9,7 +9,8 @@ endpoints (its list is exhaustive: no ``InvocationsPerInstance``, for one).
 They are kept as CloudWatch keeps them: one data point per metric, dimensions and minute
 (SampleCount, Sum, Minimum, Maximum and a sketch of the values for percentiles), so memory
 grows with the minutes and endpoints of a run, not with its invocations, and a metric query
-reads a few points, never every invocation.
+reads a few points, never every invocation. With a ``MetricsService`` attached they are
+kept in its process (the values sent in batches, off the request path); without, here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sm_bench_widgets.emulator import moto_adapter
-from sm_bench_widgets.emulator.cw_percentiles import ValueSketch
+from sm_bench_widgets.emulator.metrics_service import Key, MetricsService, MinuteAggregates
+
+FLUSH_INTERVAL_S = 0.25  # how often pending values go to the metrics process
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
 ENDPOINT_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -104,52 +107,89 @@ def datums(rec: InvocationRecord) -> dict[str, list[dict[str, Any]]]:
 
 
 class MetricsSink:
-    """Adds invocation metrics to this minute's data points in moto's CloudWatch backend."""
+    """Collects invocation metrics and adds them to this minute's CloudWatch data points.
 
-    def __init__(self, account: str):
+    ``publish`` only appends values to a pending batch (no CloudWatch work on the request
+    path); ``flush`` hands the batch to the attached ``MetricsService`` (every
+    ``FLUSH_INTERVAL_S``, and before each CloudWatch request), or to moto in this process
+    when none is attached.
+    """
+
+    def __init__(self, account: str, service: MetricsService | None = None):
         self.account = account
+        self.service = service
+        self._local = MinuteAggregates()
         self._lock = threading.Lock()
-        # this minute's data points by region, metric and dimensions, with the backend
-        # they are in (a wiped account's new backend gets new ones)
-        self._open: dict[tuple[Any, ...], Any] = {}
-        self._minute: Any = None
+        self._flush_lock = threading.Lock()
+        self._pending: dict[Key, list[float]] = {}
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    def attach(self, service: MetricsService) -> None:
+        """Keep the metrics in ``service`` from now on, flushed in the background."""
+        self.service = service
+        self._stop.clear()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name="sm-bench-metrics-flush", daemon=True
+        )
+        self._flusher.start()
 
     def publish(self, region: str, rec: InvocationRecord) -> None:
         """Record one invocation's metrics in ``region``."""
-        backend = moto_adapter.cloudwatch_backend(self.account, region)
         minute = moto_adapter.metric_minute()
         with self._lock:
-            if minute != self._minute:
-                self._open.clear()
-                self._minute = minute
             for namespace, data in datums(rec).items():
                 for datum in data:
-                    self._add(backend, region, namespace, datum, minute)
+                    dims = tuple((d["Name"], d["Value"]) for d in datum["Dimensions"])
+                    key = (
+                        self.account,
+                        region,
+                        namespace,
+                        datum["MetricName"],
+                        dims,
+                        datum["Unit"],
+                        minute,
+                    )
+                    self._pending.setdefault(key, []).append(datum["Value"])
+        if self.service is None:
+            self.flush()
 
-    def _add(
-        self, backend: Any, region: str, namespace: str, datum: dict[str, Any], minute: Any
-    ) -> None:
-        dims = tuple((d["Name"], d["Value"]) for d in datum["Dimensions"])
-        key = (region, namespace, datum["MetricName"], dims, datum["Unit"])
-        point = self._open.get(key)
-        if point is None or point[0] is not backend:
-            aggregate = moto_adapter.new_metric_aggregate(
-                namespace,
-                datum["MetricName"],
-                datum["Dimensions"],
-                datum["Unit"],
-                minute,
-                ValueSketch(),
-            )
-            moto_adapter.add_metric_datum(backend, aggregate)
-            point = self._open[key] = (backend, aggregate)
-        aggregate, value = point[1], datum["Value"]
-        aggregate.sketch.add(value)
-        aggregate.sample_count += 1
-        aggregate.sum += value
-        aggregate.min = min(aggregate.min, value)
-        aggregate.max = max(aggregate.max, value)
+    def flush(self) -> None:
+        """Add every pending value to its data point; returns once they are queryable."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+            if not batch:
+                return
+            if self.service is not None:
+                self.service.add(batch)
+            else:
+                for key, values in batch.items():
+                    self._local.add(key, values)
+
+    def forget(self) -> None:
+        """Drop pending values and open data points (the account is being wiped)."""
+        with self._flush_lock, self._lock:
+            self._pending = {}
+            self._local.forget(self.account)
+
+    def close(self) -> None:
+        """Stop flushing in the background."""
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(5)
+            self._flusher = None
 
     def data_points(self, region: str) -> int:
         """How many metric data points ``region`` holds (each a minute of one metric)."""
+        self.flush()
+        if self.service is not None:
+            return self.service.data_points(self.account, region)
         return len(moto_adapter.cloudwatch_backend(self.account, region).metric_data)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL_S):
+            try:
+                self.flush()
+            except (OSError, EOFError, RuntimeError):  # the service is stopping
+                return

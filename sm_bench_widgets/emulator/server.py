@@ -2,8 +2,9 @@
 
 boto3 treats the URL as AWS for sagemaker, sagemaker-runtime, cloudwatch, logs, s3 and sts
 (``AWS_ENDPOINT_URL=<url>``, any region, dummy credentials). moto serves the control plane;
-the emulator's data plane serves InvokeEndpoint, and its local job runner runs Processing
-jobs (``processing``).
+the emulator's data plane serves InvokeEndpoint, its local job runner runs Processing
+jobs (``processing``), and CloudWatch is answered by a process of its own
+(``metrics_service``), so metric queries do not stall invocations.
 
 moto keeps its state in process-wide backends keyed by account. Each running
 ``LocalServerless`` therefore gets its own account id (the first one moto's default,
@@ -27,6 +28,7 @@ from sm_bench_widgets.emulator.clock import Clock
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.faults import FaultBook
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
+from sm_bench_widgets.emulator.metrics_service import MetricsService
 from sm_bench_widgets.emulator.processing import ProcessingJobs
 from sm_bench_widgets.emulator.processing.service import (
     DEFAULT_STOP_GRACE_S,
@@ -118,6 +120,7 @@ class LocalServerless:
         self.dataplane: DataPlane | None = None
         self.lifecycle: EndpointLifecycle | None = None
         self.processing: ProcessingJobs | None = None
+        self.metrics_service: MetricsService | None = None
         if demo_models:
             self._register_demo_models()
 
@@ -171,6 +174,9 @@ class LocalServerless:
         self.dataplane = DataPlane(
             self.account, self.registry, self.clock, self.seed, self.idle_timeout
         )
+        # CloudWatch in a process of its own, so metric queries never stall invocations
+        self.metrics_service = MetricsService()
+        self.dataplane.metrics.attach(self.metrics_service)
         self.lifecycle = EndpointLifecycle(
             self.dataplane, self.clock, self.creation_delay, self.quotas, self.faults
         )
@@ -185,12 +191,14 @@ class LocalServerless:
             self.lifecycle,
             self.registry,
             self.processing,
+            cloudwatch=self.metrics_service,
         )
         try:
             server = make_server(
                 self.host, self.port, app, threaded=True, request_handler=_QuietHandler
             )
         except Exception:
+            self._stop_metrics()
             _release_account(self.account)
             raise
         server.daemon_threads = True
@@ -222,6 +230,7 @@ class LocalServerless:
             self._reaper.join(5)
         if self.dataplane is not None:
             self.dataplane.close()
+        self._stop_metrics()
         self._server = None
         self.registry.cleanup()
         if self.account is not None:
@@ -236,6 +245,17 @@ class LocalServerless:
             self.dataplane.close()
         if self.account is not None:
             wipe_moto_account(self.account)
+            if self.dataplane is not None:
+                self.dataplane.metrics.forget()
+            if self.metrics_service is not None:
+                self.metrics_service.wipe(self.account)
+
+    def _stop_metrics(self) -> None:
+        if self.dataplane is not None:
+            self.dataplane.metrics.close()
+        if self.metrics_service is not None:
+            self.metrics_service.stop()
+            self.metrics_service = None
 
     def _reap_loop(self) -> None:
         interval = min(1.0, max(0.02, self.clock.real_seconds(self.idle_timeout) / 4))

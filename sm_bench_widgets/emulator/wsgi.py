@@ -7,7 +7,8 @@ header so that several emulators in one process keep separate state. SageMaker c
 calls that create or delete endpoints are followed by the lifecycle hooks; endpoint updates
 are the emulator's own (``updates``). Processing-job actions go to the emulator's local job
 runner (``processing``), and Describe answers drop the empty structures moto leaves in them
-where SageMaker leaves the member out. An operation neither serves is refused with a 400
+where SageMaker leaves the member out; CloudWatch requests go to the metrics process
+(``metrics_service``), when there is one. An operation neither serves is refused with a 400
 error in the request's protocol (``operations``), never a 500 page that clients retry.
 """
 
@@ -27,6 +28,7 @@ from botocore.model import OperationNotFoundError
 from sm_bench_widgets.emulator import errors, faults, operations, quotas
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
+from sm_bench_widgets.emulator.metrics_service import MetricsService
 from sm_bench_widgets.emulator.moto_state import sagemaker_backend
 from sm_bench_widgets.emulator.processing import ACTIONS as PROCESSING_ACTIONS
 from sm_bench_widgets.emulator.processing import ProcessingJobs
@@ -36,6 +38,8 @@ from sm_bench_widgets.emulator.updates import ACTIONS as UPDATE_ACTIONS
 from sm_bench_widgets.emulator.updates import EndpointUpdates
 from sm_bench_widgets.emulator.validation import serverless_config_problem
 
+SIGNING_SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/")
+CLOUDWATCH_TARGET = "GraniteServiceVersion20100801."
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 DEFAULT_REGION = "us-east-1"
 EMULATED_HEADER = "x-sm-bench-emulated"
@@ -56,6 +60,14 @@ def region_of(environ: dict[str, Any]) -> str:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", auth)
     return match.group(1) if match else DEFAULT_REGION
+
+
+def _is_cloudwatch(environ: dict[str, Any]) -> bool:
+    """Whether a request is for CloudWatch (signed for ``monitoring``, or its JSON target)."""
+    match = SIGNING_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1) == "monitoring"
+    return environ.get("HTTP_X_AMZ_TARGET", "").startswith(CLOUDWATCH_TARGET)
 
 
 def read_body(environ: dict[str, Any]) -> bytes:
@@ -79,8 +91,10 @@ class EmulatorApp:
         lifecycle: EndpointLifecycle,
         registry: ModelRegistry,
         processing: ProcessingJobs | None = None,
+        cloudwatch: MetricsService | None = None,
     ):
         self._moto_app = moto_app
+        self.cloudwatch = cloudwatch
         self.dataplane = dataplane
         self.lifecycle = lifecycle
         self.registry = registry
@@ -122,6 +136,10 @@ class EmulatorApp:
         match = INVOKE_PATH.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self._invoke(environ, start_response, unquote(match.group(1)))
+        if self.cloudwatch is not None and _is_cloudwatch(environ):
+            body = read_body(environ)
+            self.dataplane.metrics.flush()  # the query sees every invocation answered so far
+            return self.cloudwatch.forward(environ, body, start_response)
         if operations.REFUSED_RUNTIME_PATH.match(path):
             refusal = operations.refuse_unsupported(environ, read_body(environ))
             return _refusal(start_response, refusal)
