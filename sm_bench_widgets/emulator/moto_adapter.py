@@ -4,7 +4,8 @@ moto's public surface is its decorators, ``ThreadedMotoServer`` and ``moto.backe
 get_backend``; the emulator needs a little more: the WSGI app moto's server is built from
 (to put the data plane in front of it), a SageMaker backend's models (``_models``), the
 registry of every backend (``BackendDict._instances``, to forget one account), two
-hooks in CloudWatch to compute percentile statistics, a fix that lets its tagging API
+hooks in CloudWatch to compute percentile statistics, its StatisticSet data point (kept
+per minute, with a sketch for percentiles) and its clock, a fix that lets its tagging API
 list SageMaker endpoint configs, one that makes ListMetrics list each metric once, and the
 names of the actions each service's response class answers (the same test moto's
 dispatcher makes, so the docs' list of operations follows the installed moto). Every such
@@ -368,6 +369,9 @@ def compatibility_problems() -> list[str]:
     for name in ("get_filtered_metrics", "get_all_metrics"):
         if backend_cls is None or not hasattr(backend_cls, name):
             problems.append(f"{where}: CloudWatchBackend has no {name}")
+    if models is not None and not hasattr(models, "MetricAggregatedDatum"):
+        problems.append(f"{where}: cloudwatch has no MetricAggregatedDatum")
+    check("moto.core.utils.utcnow", lambda: import_module("moto.core.utils").utcnow)
     datum_cls = getattr(models, "MetricDatumBase", None) if models is not None else None
     if datum_cls is None or not hasattr(datum_cls, "filter"):
         problems.append(f"{where}: cloudwatch MetricDatumBase has no filter")
