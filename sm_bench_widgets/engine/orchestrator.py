@@ -46,6 +46,7 @@ from sm_bench_widgets.engine.steps.deploy import deploy_waves
 from sm_bench_widgets.engine.steps.load import concurrency_endpoint, stability_trial
 from sm_bench_widgets.engine.steps.openloop import open_loop_phase
 from sm_bench_widgets.engine.steps.race import race
+from sm_bench_widgets.engine.steps.split import Splits
 from sm_bench_widgets.engine.steps.teardown import delete_leftovers, finish
 from sm_bench_widgets.engine.store import run_directory
 from sm_bench_widgets.payloads import PayloadSampler
@@ -255,6 +256,7 @@ class Orchestrator:
             return
         concurrency = [t for t in earlier if t.phase == "concurrency"]
         memory = None
+        splits, order = None, {}
         if not concurrency:
             others = {t.trial_id for t in planned} - {t.trial_id for t in stability}
             peers = self._gather(others)
@@ -263,9 +265,13 @@ class Orchestrator:
             memory = choose_memory(ctx, planned, *peers)
             if memory is None:
                 return
-            concurrency = self._mine(plan_concurrency(config, memory))
+            everyone = plan_concurrency(config, memory)
+            concurrency = self._mine(everyone)
             ctx.plan(concurrency)
-        self._concurrency_phase(self._to_run(concurrency))
+            if self.host is not None:  # trials too big for one host: split over several
+                splits = Splits.plan(ctx, self.host, everyone, memory, peers[0])
+                order = {t.trial_id: i for i, t in enumerate(everyone)}
+        self._concurrency_phase(self._to_run(concurrency), splits, order)
         # the user's peak, open loop, where the traffic model sizes the endpoint (one host)
         first_host = self.host is None or self.host.index == 0
         if memory is not None and first_host and not ctx.stop_event.is_set():
@@ -326,16 +332,29 @@ class Orchestrator:
             th.start()
         race(ctx, threads, states)
 
-    def _concurrency_phase(self, trials: list[Trial]) -> None:
+    def _concurrency_phase(
+        self, trials: list[Trial], splits: Splits | None = None, order: dict[str, int] | None = None
+    ) -> None:
+        """Each endpoint's trials in turn; with ``splits``, this host also joins other
+        hosts' split trials, at their place in the plan (``order``), so hosts meet there in
+        the same sequence."""
         ctx = self.ctx
-        if not trials:
+        if not trials and splits is None:
             return
         self._announce("concurrency", trials)
-        for wave, deployed in deploy_waves(ctx, trials):
-            for key, group in group_by_endpoint(wave).items():
-                d = deployed[key]
-                if not d.ok:
-                    continue
-                if ctx.stop_event.is_set():
-                    break
-                ctx.guarded(group, concurrency_endpoint, ctx, group, d.name)
+        try:
+            for wave, deployed in deploy_waves(ctx, trials):
+                for key, group in group_by_endpoint(wave).items():
+                    if splits is not None:
+                        splits.join_before(ctx, order[group[0].trial_id], order)
+                    d = deployed[key]
+                    if not d.ok:
+                        continue
+                    if ctx.stop_event.is_set():
+                        break
+                    ctx.guarded(group, concurrency_endpoint, ctx, group, d.name, splits)
+            if splits is not None:
+                splits.join_before(ctx, None, order)
+        finally:
+            if splits is not None:
+                splits.cancel_rest(ctx, "stopped" if ctx.stop_event.is_set() else "not run")

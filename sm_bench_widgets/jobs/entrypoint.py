@@ -13,7 +13,9 @@ On a job of several hosts (``/opt/ml/config/resourceconfig.json``), every host r
 same ``--run-id`` and takes its share of the trials; each keeps its own store in a
 subfolder named after it, and reads the others' stability results (from ``--results-s3``,
 where the Continuous output puts them, or else from the shared output folder) to choose the
-memory size of the concurrency phase alike.
+memory size of the concurrency phase alike. A concurrency trial with more clients than one
+host drives faithfully (``--clients-per-host``, else measured by the first host) is split
+over hosts that drive their shares of its clients against one endpoint in one time window.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         help="s3:// URI the output goes to, where hosts read each other's results "
         "(several hosts; without it they read the shared output folder)",
     )
+    parser.add_argument(
+        "--clients-per-host",
+        type=int,
+        default=None,
+        help="clients one host drives faithfully; bigger concurrency trials are split over "
+        "hosts (default: measured by the first host)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     host = this_host(args.resource_config)
     try:
         config = read_config(Path(args.input), Path(args.output))
-        handle = start(config, host, args.run_id, args.results_s3)
+        handle = start(config, host, args.run_id, args.results_s3, args.clients_per_host)
     except ConfigError as exc:
         print(f"sm-bench job: error: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -108,8 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start(config: BenchmarkConfig, host: Host, run_id: str | None, results_s3: str | None) -> Any:
-    """Check everything, then start this host's share of the run; its ``RunHandle``."""
+def start(
+    config: BenchmarkConfig,
+    host: Host,
+    run_id: str | None,
+    results_s3: str | None,
+    clients_per_host: int | None = None,
+) -> Any:
+    """Check everything, then start this host's share of the run; its ``RunHandle``.
+    ``clients_per_host`` (None: measured) decides which concurrency trials hosts split."""
     from sm_bench_widgets.api import RunHandle, RunOptions
     from sm_bench_widgets.aws.clients import Target
     from sm_bench_widgets.aws.endpoints import check_model
@@ -134,7 +150,10 @@ def start(config: BenchmarkConfig, host: Host, run_id: str | None, results_s3: s
         else:
             folder = run_directory(config.result_save_path, run_id)
             peers = FolderPeers(folder, host.name, list(host.hosts))
-        share = HostShare(host.name, host.hosts.index(host.name), host.count, peers)
+        if clients_per_host is not None and clients_per_host < 1:
+            raise ConfigError("clients_per_host", clients_per_host, "a positive integer")
+        index = host.hosts.index(host.name)
+        share = HostShare(host.name, index, host.count, peers, host.hosts, clients_per_host)
     run = Orchestrator(config, target, options, sampler, run_id=run_id, host=share)
     run.start()
     return RunHandle(run)

@@ -88,6 +88,8 @@ def launch_job(
     results = s3paths.join(base, RESULTS_OUTPUT) + "/"
     # every host runs its share of the same run, and reads the others' results from S3
     arguments = [*ARGUMENTS, "--run-id", new_run_id(), "--results-s3", results]
+    if job.clients_per_host is not None:
+        arguments += ["--clients-per-host", str(job.clients_per_host)]
     _create(session, job, image, name, base, results, arguments)
     return ProcessingJobHandle(name, results, target, cache_dir)
 

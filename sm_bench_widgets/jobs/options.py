@@ -38,6 +38,10 @@ class JobOptions:
     ``NetworkConfig``) to run in a VPC, which then needs endpoints or a NAT for the
     SageMaker, S3 and CloudWatch APIs: the job calls them, never a package index.
     ``tags``: a dict or a list of ``{"Key", "Value"}``, added to the tool's own tag.
+    ``clients_per_host``: the clients one host drives faithfully; a concurrency trial with
+    more is split over up to ``instance_count`` hosts in one time window. None (the
+    default): the first host measures it (``engine.load_check.load_capacity`` at the
+    stability requests' latency). Set it to split smaller trials, e.g. in a test.
     """
 
     role: str | None = None
@@ -50,6 +54,7 @@ class JobOptions:
     network_config: Any = None
     max_runtime_in_seconds: int | None = None
     image_uri: str | None = None
+    clients_per_host: int | None = None
     _normal_tags: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +88,13 @@ class JobOptions:
         ):
             raise ConfigError(
                 "max_runtime_in_seconds", runtime, f"an integer from {low} to {high} (9 days)"
+            )
+        per_host = self.clients_per_host
+        if per_host is not None and not (
+            isinstance(per_host, int) and not isinstance(per_host, bool) and per_host >= 1
+        ):
+            raise ConfigError(
+                "clients_per_host", per_host, "a positive integer, or None to measure it"
             )
         if self.image_uri is not None and not (
             isinstance(self.image_uri, str)

@@ -1,9 +1,13 @@
 """What the other hosts of a shared run measured: read from their run stores, on disk or
-in S3 (where a Processing job's Continuous output puts them while it runs)."""
+in S3 (where a Processing job's Continuous output puts them while it runs). What hosts post
+to each other (when a split trial's parts start) is written at once, beside the stores:
+``<host>/signals/<name>.json``, in the folder or in S3, not through the Continuous output."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -11,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.engine.store import StoredRun, load_run, read_stream
+from sm_bench_widgets.engine.store import StoredRun, load_run, read_json, read_stream
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+
+# how often a host waiting for another's post looks for it
+SIGNAL_POLL = 0.5
 
 
 class FolderPeers:
@@ -65,6 +72,67 @@ class FolderPeers:
             if stop.wait(self.poll):
                 return None
 
+    def post(self, name: str, record: dict[str, Any]) -> None:
+        """Write ``record`` as ``<me>/signals/<name>.json`` (atomically)."""
+        folder = self.run_folder / self.me / "signals"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.json.tmp"
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, folder / f"{name}.json")
+
+    def await_post(self, host: str, name: str, stop: threading.Event) -> dict[str, Any] | None:
+        """What ``host`` posted under ``name``, once it has; None if ``stop`` is set first
+        or ``host`` ended without posting it."""
+        while True:
+            record = self._read_post(host, name)
+            if record is not None:
+                return record
+            if self._ended(host):
+                return self._read_post(host, name)
+            if stop.wait(SIGNAL_POLL):
+                return None
+
+    def gather_parts(
+        self, trial_id: str, hosts: set[str], stop: threading.Event
+    ) -> tuple[list[Row], dict[str, str]] | None:
+        """The rows of ``trial_id`` that ``hosts`` made and each one's stop reason, once
+        every host ended its part with all its invocations in hand (or ended altogether);
+        None if ``stop`` is set first."""
+        while True:
+            self.refresh()
+            rows: list[Row] = []
+            reasons: dict[str, str] = {}
+            waiting = set()
+            for host in sorted(hosts):
+                folder = self.run_folder / host
+                mine = [r for r in read_stream(folder, "invocations") if r["trial_id"] == trial_id]
+                ended = [
+                    r
+                    for r in read_stream(folder, "trials")
+                    if r.get("event") == "part_ended" and r.get("trial_id") == trial_id
+                ]
+                rows += mine
+                if ended and len(mine) >= int(ended[-1].get("invocations", 0)):
+                    reasons[host] = str(ended[-1].get("stop_reason", ""))
+                elif self._ended(host):
+                    reasons[host] = str(ended[-1].get("stop_reason", "")) if ended else "failed"
+                else:
+                    waiting.add(host)
+            if not waiting:
+                return rows, reasons
+            log.info("waiting for the parts of %s on %s", trial_id, sorted(waiting))
+            if stop.wait(self.poll):
+                return None
+
+    def _read_post(self, host: str, name: str) -> dict[str, Any] | None:
+        path = self.run_folder / host / "signals" / f"{name}.json"
+        return read_json(path) or None
+
+    def _ended(self, host: str) -> bool:
+        """True once ``host``'s run is over (its status no longer running)."""
+        status = read_json(self.run_folder / host / "status.json").get("status", "running")
+        return str(status) != "running"
+
     def _runs(self) -> dict[str, StoredRun]:
         runs = {}
         for host in self.others:
@@ -93,6 +161,31 @@ class S3Peers(FolderPeers):
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/sm-bench-results/{run_id}/".lstrip("/")
         self._s3: Callable[[], Any] = lambda: target.client("s3")
+
+    def post(self, name: str, record: dict[str, Any]) -> None:
+        """Put ``record`` at ``<prefix><me>/signals/<name>.json`` in S3."""
+        key = f"{self.prefix}{self.me}/signals/{name}.json"
+        self._s3().put_object(Bucket=self.bucket, Key=key, Body=json.dumps(record).encode())
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:  # NoSuchKey, or S3 briefly unreachable: look again later
+            if "NoSuchKey" not in str(exc) and "404" not in str(exc):
+                log.warning("could not read s3://%s/%s: %s", self.bucket, key, exc)
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _read_post(self, host: str, name: str) -> dict[str, Any] | None:
+        return self._get(f"{self.prefix}{host}/signals/{name}.json")
+
+    def _ended(self, host: str) -> bool:
+        status = (self._get(f"{self.prefix}{host}/status.json") or {}).get("status", "running")
+        return str(status) != "running"
 
     def refresh(self) -> None:
         """Download every other host's new or changed files."""

@@ -82,3 +82,46 @@ def test_hosts_share_endpoints_round_robin_each_endpoints_trials_together():
     assert sorted(t.trial_id for p in parts for t in p) == sorted(t.trial_id for t in concurrency)
     assert share(concurrency, 1, 4) == [t for t in concurrency if t.max_concurrency == 4]
     assert share(plan_stability(config.replace(memory_sizes=[1024])), 1, 2) == []
+
+
+def test_trials_with_more_clients_than_one_host_drives_are_split_over_hosts():
+    from sm_bench_widgets.engine.hosts import guest_parts, owners, split_trials, spread
+    from sm_bench_widgets.engine.plan import share
+
+    config = BenchmarkConfig(
+        memory_sizes=[2048],
+        concurrency_benchmark_max_conc=[4, 8],
+        concurrency_num_clients_multiplier=[1, 2],
+        concurrency_benchmark_invocations=101,
+    )
+    trials = plan_concurrency(config, 2048)  # c4: n4, n8; c8: n8, n16
+    assert owners(trials, 2) == {"m2048-c4-p0": 0, "m2048-c8-p0": 1}
+    # one host, or no capacity figure: nothing is split (runs as without hosts)
+    assert split_trials(trials, 4, 1) == {} and split_trials(trials, None, 2) == {}
+    splits = split_trials(trials, 4, 2)
+    assert sorted(splits) == [
+        "concurrency-m2048-c4-n8",
+        "concurrency-m2048-c8-n16",
+        "concurrency-m2048-c8-n8",
+    ]
+    n8 = splits["concurrency-m2048-c4-n8"]
+    # part 0 on the endpoint's owner, the next on the host after it; clients and budget shared
+    assert [(p.index, p.host, p.owner, p.clients) for p in n8] == [(0, 0, 0, 4), (1, 1, 0, 4)]
+    assert sum(p.max_invocations for p in n8) == 101 and {p.count for p in n8} == {2}
+    # 16 clients need 4 hosts of 4 but there are 2: two parts of 8, the owner host 1 first
+    n16 = splits["concurrency-m2048-c8-n16"]
+    assert [(p.host, p.clients) for p in n16] == [(1, 8), (0, 8)]
+    assert [p.trial.trial_id for p in guest_parts(splits, 0)] == [
+        "concurrency-m2048-c8-n8",
+        "concurrency-m2048-c8-n16",
+    ]
+    assert [p.trial.trial_id for p in guest_parts(splits, 1)] == ["concurrency-m2048-c4-n8"]
+    # each host still deploys only the endpoints it owns
+    assert {t.endpoint_key for t in share(trials, 1, 2)} == {"m2048-c8-p0"}
+    # three hosts and 9 clients at 4 per host: three parts of 3
+    nine = plan_concurrency(config.replace(concurrency_num_clients_multiplier=[2.25]), 2048)
+    parts = split_trials(nine, 4, 3)["concurrency-m2048-c4-n9"]
+    assert [(p.host, p.clients) for p in parts] == [(0, 3), (1, 3), (2, 3)]
+    assert [p.max_invocations for p in parts] == [34, 34, 33]
+    assert split_trials(plan_stability(config), 1, 2) == {}  # one client: never split
+    assert spread(10, [3, 1]) == [8, 2] and spread(7, [1, 1, 1]) == [3, 2, 2]

@@ -155,7 +155,8 @@ def test_two_hosts_share_the_trials_and_choose_the_same_memory_size(job_env, tmp
         args = ["--input", str(folder), "--output", str(output), "--resource-config", str(config)]
         procs.append(
             subprocess.Popen(
-                [*ENTRYPOINT, *args, "--run-id", "shared01"],
+                # clients per host given: no trial is split (tests/jobs/test_split_trial.py)
+                [*ENTRYPOINT, *args, "--run-id", "shared01", "--clients-per-host", "100"],
                 env=job_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

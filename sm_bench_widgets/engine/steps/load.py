@@ -12,6 +12,7 @@ from sm_bench_widgets.engine.load_process import Load, job_for, picklable, run_c
 from sm_bench_widgets.engine.loads import FirstWave, Invoker, RowSink, closed_loop, sequential
 from sm_bench_widgets.engine.plan import Trial
 from sm_bench_widgets.engine.steps.probe import probe_cold_starts
+from sm_bench_widgets.engine.steps.split import Splits, part_cold_slots, part_state
 from sm_bench_widgets.engine.steps.teardown import release
 from sm_bench_widgets.engine.stopping import TrialState
 
@@ -29,27 +30,44 @@ def stability_trial(ctx: RunContext, trial: Trial, endpoint: str, state: TrialSt
         release(ctx, endpoint, [trial])
 
 
-def concurrency_endpoint(ctx: RunContext, group: list[Trial], endpoint: str) -> None:
+def concurrency_endpoint(
+    ctx: RunContext, group: list[Trial], endpoint: str, splits: Splits | None = None
+) -> None:
     """The trials of one endpoint in order: a cold-start burst first, then each trial's
-    closed-loop clients, the first wave of each marking the instances it had to start."""
+    closed-loop clients, the first wave of each marking the instances it had to start.
+    A trial split over hosts (``splits``) runs here as its first part, together with the
+    other hosts' parts, and ends once they all have."""
     try:
         warm = group[0].provisioned_concurrency  # instances known to be warm
         for i, trial in enumerate(group):
             if ctx.stop_event.is_set():
                 break
-            state = ctx.new_state(trial)
+            part = splits.of(trial) if splits is not None else None
+            clients = part.clients if part else trial.clients
+            state = part_state(ctx, part) if part else ctx.new_state(trial)
             invoker = ctx.invoker(trial, endpoint)
-            worker = load_worker(ctx, invoker, trial.clients, state)
+            worker = load_worker(ctx, invoker, clients, state)
+            if part is not None:
+                splits.announce(part, endpoint)
             ctx.trial_started(trial, endpoint)
             if i == 0:
                 k = min(ctx.config.cold_start_probes, trial.max_concurrency)
                 warm = max(warm, probe_cold_starts(ctx, invoker, state, k, warm))
             wave = min(trial.clients, trial.max_concurrency)
-            first_wave = FirstWave(trial.clients, wave - warm, ctx.row_sink(state))
-            send_load(ctx, invoker, trial.clients, state, first_wave, worker)
+            cold = wave - warm
+            if part is not None:
+                if not splits.start(ctx, part, cold):
+                    splits.end(ctx, part, state)
+                    break
+                cold = part_cold_slots(cold, part)
+            first_wave = FirstWave(clients, cold, ctx.row_sink(state))
+            send_load(ctx, invoker, clients, state, first_wave, worker)
             first_wave.close()
             warm = max(warm, wave)
-            end_trial(ctx, trial, state.final_reason())
+            if part is not None:
+                splits.end(ctx, part, state)
+            else:
+                end_trial(ctx, trial, state.final_reason())
     finally:
         release(ctx, endpoint, group)
 
