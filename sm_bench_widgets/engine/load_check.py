@@ -32,6 +32,9 @@ class ClientOverhead:
     p99_ms: float
     p50_latency_ms: float
     samples: int
+    # False when the recorded latencies are a server's own account of its time (the
+    # emulator's): the client's part is then not in them, only in each client's pace
+    in_latency: bool = True
 
     @property
     def share(self) -> float:
@@ -40,8 +43,9 @@ class ClientOverhead:
 
     @property
     def distorting(self) -> bool:
-        """True when the client's part passes ``OVERHEAD_LIMIT`` of the p50 latency."""
-        return self.share > OVERHEAD_LIMIT
+        """True when the client's part is in the latencies and passes ``OVERHEAD_LIMIT``
+        of the p50 latency."""
+        return self.in_latency and self.share > OVERHEAD_LIMIT
 
     @property
     def warning(self) -> str:
@@ -63,13 +67,15 @@ class ClientOverhead:
             "p50_latency_ms": self.p50_latency_ms,
             "share": self.share,
             "samples": self.samples,
+            "in_latency": self.in_latency,
             "warning": self.warning,
         }
 
 
-def client_overhead(invocations: pd.DataFrame) -> ClientOverhead | None:
+def client_overhead(invocations: pd.DataFrame, emulated: bool = False) -> ClientOverhead | None:
     """The client's part of the ok, warm invocations' round trips; None when no server
-    told its own time (AWS does not)."""
+    told its own time (AWS does not). ``emulated``: the latencies are the emulator's
+    account of its time, which the client's part does not enter."""
     if invocations.empty or "overhead_ms" not in invocations.columns:
         return None
     ok = invocations[(invocations["outcome"] == "ok") & ~invocations["cold"].astype(bool)]
@@ -84,6 +90,7 @@ def client_overhead(invocations: pd.DataFrame) -> ClientOverhead | None:
         p99_ms=float(overhead.quantile(0.99)),
         p50_latency_ms=float(latency.quantile(0.5)),
         samples=int(mask.sum()),
+        in_latency=not emulated,
     )
 
 

@@ -94,9 +94,9 @@ def client_overhead(
 ) -> float | None:
     """What the client added to a round trip: the round trip minus the time the server
     says it held the request (the emulator's service time, the stub's hold); None when
-    the server does not say (AWS)."""
+    the server does not say (AWS). On the emulator's clock, as its figures are."""
     if clock is not None and clock.service_ms is not None:
-        return round_trip_ms - clock.service_ms * clock.time_scale
+        return (round_trip_ms - clock.service_ms * clock.time_scale) / clock.time_scale
     held = held_ms(_headers(response))
     return None if held is None else round_trip_ms - held
 

@@ -226,7 +226,8 @@ class BenchmarkResult:
         """What the load generator added to the recorded latencies (p50/p99 ms, share of
         the p50 latency), when the server told its own time; None otherwise (AWS)."""
         return self._cached(
-            "client_overhead", lambda: load_check.client_overhead(self._invocations)
+            "client_overhead",
+            lambda: load_check.client_overhead(self._invocations, self.emulated),
         )
 
     def _note(self, text: str) -> None:

@@ -11,6 +11,7 @@ from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.engine.load_check import OVERHEAD_LIMIT, load_capacity
 from sm_bench_widgets.engine.load_stub import stub_endpoint
 from sm_bench_widgets.engine.options import RunOptions
+from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets import BenchmarkPanel
 
 from .helpers import small_config
@@ -56,6 +57,11 @@ def test_a_run_records_its_client_overhead_and_warns_past_the_limit(runtime_on_a
     text = result.summary_text()
     assert "load generator added" in text and "Processing job with more hosts" in text
     assert any("fewer clients per host" in n for n in result.notes)
+    # on the emulator the latencies are its own account of its time: not in them, no warning
+    emulated = BenchmarkResult(result.config, rows, emulated=True)
+    assert emulated.client_overhead.share > OVERHEAD_LIMIT
+    assert not emulated.client_overhead.distorting
+    assert not any("load generator" in n for n in emulated.notes)
     # and the panel says so where it tells how the run ended
     panel = BenchmarkPanel(target=Target.from_environment(), result_save_path=str(tmp_path))
     panel.show(result)
