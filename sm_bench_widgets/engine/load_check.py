@@ -1,9 +1,11 @@
 """The load path's self-check: what the client added to the figures, and how many clients
 one host drives faithfully.
 
-Every row tells ``overhead_ms`` when the server says how long it held the request (the
-emulator, the fidelity stub): the client's round trip minus that. ``client_overhead``
-sums it up for a result and warns when the client's part passes 5% of the p50 latency.
+Every row tells ``overhead_ms``: the client's round trip minus the time the server says
+it held the request (the emulator, the fidelity stub), or else minus its time on the wire
+(botocore's events: sent to answered; on AWS a lower bound, as a client too busy to read
+an answer that came counts it on the wire). ``client_overhead`` sums it up for a result
+and warns when the client's part passes 5% of the p50 latency.
 ``load_capacity`` is the per-host capacity: the clients one load worker drives while it
 stays at most half busy, from its CPU per call (measured against the stub by
 ``calibrate``, once per process); a Processing job splits bigger trials over hosts.
@@ -73,9 +75,9 @@ class ClientOverhead:
 
 
 def client_overhead(invocations: pd.DataFrame, emulated: bool = False) -> ClientOverhead | None:
-    """The client's part of the ok, warm invocations' round trips; None when no server
-    told its own time (AWS does not). ``emulated``: the latencies are the emulator's
-    account of its time, which the client's part does not enter."""
+    """The client's part of the ok, warm invocations' round trips; None when no row
+    tells it (rows of older runs). ``emulated``: the latencies are the emulator's account
+    of its time, which the client's part does not enter."""
     if invocations.empty or "overhead_ms" not in invocations.columns:
         return None
     ok = invocations[(invocations["outcome"] == "ok") & ~invocations["cold"].astype(bool)]

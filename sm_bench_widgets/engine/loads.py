@@ -89,16 +89,54 @@ def emulator_clock(response: dict[str, Any] | None) -> EmulatorClock | None:
     return EmulatorClock(scale, origin, service_ms)
 
 
+_wire = threading.local()  # this thread's last InvokeEndpoint: sent, answered (perf_counter)
+
+
+def _sent(**kwargs: Any) -> None:
+    _wire.sent = time.perf_counter()
+
+
+def _answered(**kwargs: Any) -> None:
+    _wire.answered = time.perf_counter()
+
+
+def watch_wire(client: Any) -> None:
+    """Time when ``client`` hands each InvokeEndpoint request to the socket and when its
+    answer's headers are in (botocore's before-send and before-parse events), once."""
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None or getattr(client, "_sm_bench_wire", False):
+        return
+    events.register("before-send.sagemaker-runtime.InvokeEndpoint", _sent)
+    events.register("before-parse.sagemaker-runtime.InvokeEndpoint", _answered)
+    client._sm_bench_wire = True
+
+
 def client_overhead(
-    round_trip_ms: float, response: dict[str, Any] | None, clock: EmulatorClock | None
+    round_trip_ms: float,
+    response: dict[str, Any] | None,
+    clock: EmulatorClock | None,
+    wire_ms: float | None = None,
 ) -> float | None:
     """What the client added to a round trip: the round trip minus the time the server
-    says it held the request (the emulator's service time, the stub's hold); None when
-    the server does not say (AWS). On the emulator's clock, as its figures are."""
+    says it held the request (the emulator's service time, on its clock as its figures
+    are; the stub's hold), else minus the time on the wire (``wire_ms``: from handing the
+    request to the socket to the answer's headers; a lower bound, as a client too busy
+    to read an answer that came is counted on the wire); None when nothing tells."""
     if clock is not None and clock.service_ms is not None:
         return (round_trip_ms - clock.service_ms * clock.time_scale) / clock.time_scale
     held = held_ms(_headers(response))
-    return None if held is None else round_trip_ms - held
+    if held is not None:
+        return round_trip_ms - held
+    return None if wire_ms is None else round_trip_ms - wire_ms
+
+
+def _wire_ms(response: dict[str, Any] | None) -> float | None:
+    """This thread's last request's time on the wire, when it was sent once."""
+    sent, answered = getattr(_wire, "sent", None), getattr(_wire, "answered", None)
+    retried = ((response or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
+    if sent is None or answered is None or answered < sent or retried:
+        return None
+    return (answered - sent) * 1000.0
 
 
 class Invoker:
@@ -121,6 +159,7 @@ class Invoker:
         on_emulated: Callable[[EmulatorClock], None] | None = None,
     ):
         self.client = runtime_client
+        watch_wire(runtime_client)
         self.endpoint_name = endpoint_name
         self.sampler = sampler
         self.labels = dict(labels)
@@ -132,6 +171,7 @@ class Invoker:
         kwargs["EndpointName"] = self.endpoint_name
         outcome, code, bytes_out = "ok", "", 0
         start = time.time()
+        _wire.sent = _wire.answered = None
         t0 = time.perf_counter()
         response = None
         try:
@@ -143,7 +183,7 @@ class Invoker:
         elapsed = time.perf_counter() - t0
         latency_ms = elapsed * 1000.0
         clock = emulator_clock(response)
-        overhead_ms = client_overhead(latency_ms, response, clock)
+        overhead_ms = client_overhead(latency_ms, response, clock, _wire_ms(response))
         if clock is not None:
             if self.on_emulated is not None:
                 self.on_emulated(clock)

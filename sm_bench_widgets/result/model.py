@@ -224,7 +224,7 @@ class BenchmarkResult:
     @property
     def client_overhead(self) -> load_check.ClientOverhead | None:
         """What the load generator added to the recorded latencies (p50/p99 ms, share of
-        the p50 latency), when the server told its own time; None otherwise (AWS)."""
+        the p50 latency, ``engine.load_check``); None for rows that do not tell it."""
         return self._cached(
             "client_overhead",
             lambda: load_check.client_overhead(self._invocations, self.emulated),

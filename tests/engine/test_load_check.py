@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -10,7 +13,9 @@ from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.engine.load_check import OVERHEAD_LIMIT, load_capacity
 from sm_bench_widgets.engine.load_stub import stub_endpoint
+from sm_bench_widgets.engine.loads import Invoker
 from sm_bench_widgets.engine.options import RunOptions
+from sm_bench_widgets.payloads import PayloadSampler
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.widgets import BenchmarkPanel
 
@@ -76,3 +81,43 @@ def test_load_capacity_is_the_clients_a_half_busy_worker_drives():
     assert load_capacity(1, cpu_ms_per_call=5.0) == 1
     with pytest.raises(ValueError):
         load_capacity(0, cpu_ms_per_call=1.0)
+
+
+class SlowServer(ThreadingHTTPServer):
+    """Answers InvokeEndpoint after 20 ms and tells nothing of its time, as AWS."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Slow)
+
+
+class _Slow(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(STUB_MS / 1000.0)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_that_tells_nothing_still_gets_the_clients_part_from_the_wire():
+    server = SlowServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = Target.for_emulator(f"http://127.0.0.1:{server.server_address[1]}")
+        sampler = PayloadSampler([{"Body": "1", "ContentType": "text/csv"}], seed=1)
+        invoker = Invoker(target.runtime_client(1), "ep", sampler, {"trial_id": "t"})
+        rows = [invoker.invoke() for _ in range(5)]
+    finally:
+        server.shutdown()
+    for row in rows:
+        assert row["outcome"] == "ok" and row["overhead_ms"] is not None
+        # the server's 20 ms are on the wire, not in the client's part
+        assert row["overhead_ms"] >= 0 and row["latency_ms"] - row["overhead_ms"] >= STUB_MS
