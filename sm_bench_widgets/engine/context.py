@@ -30,7 +30,7 @@ from sm_bench_widgets.engine.options import RunOptions
 from sm_bench_widgets.engine.plan import Trial
 from sm_bench_widgets.engine.steps.metrics import MetricsCollector
 from sm_bench_widgets.engine.store import RunStore
-from sm_bench_widgets.frames import invocations_frame
+from sm_bench_widgets.frames import InvocationColumns, frame_of
 from sm_bench_widgets.payloads import PayloadSampler
 
 log = logging.getLogger(__name__)
@@ -39,31 +39,44 @@ Row = dict[str, Any]
 
 
 class Rows:
-    """Every invocation row of the run, appended from the batcher's thread, read anywhere."""
+    """Every invocation row of the run, appended from the batcher's thread, read anywhere.
 
-    def __init__(self, rows: Iterable[Row] = ()):
-        self._rows: list[Row] = list(rows)
+    Rows are kept compactly (``frames.InvocationColumns``: columns of codes and numbers, not
+    a dict per row), so a million invocations take tens of megabytes; readers build frames
+    from a snapshot outside the lock, so they never hold up the batcher for long.
+    """
+
+    def __init__(self, rows: Iterable[Row] | pd.DataFrame = ()):
+        self._columns = InvocationColumns()
+        if isinstance(rows, pd.DataFrame):
+            self._columns.add_frame(rows)
+        else:
+            self._columns.add(rows)
         self._lock = threading.Lock()
 
     def extend(self, rows: list[Row]) -> None:
         """Add rows (in order)."""
         with self._lock:
-            self._rows.extend(rows)
+            self._columns.add(rows)
 
     def frame(self, trial_ids: set[str] | None = None) -> pd.DataFrame:
         """The rows (of ``trial_ids`` only, if given) as an invocations frame."""
         with self._lock:
-            rows = [r for r in self._rows if trial_ids is None or r["trial_id"] in trial_ids]
-        return invocations_frame(rows)
+            view = self._columns.view()
+        return frame_of(view, trial_ids)
 
     def of(self, trial_id: str) -> list[Row]:
-        """The rows of one trial (a copy)."""
+        """The rows of one trial (a copy, as dicts with the frame's columns)."""
+        return self.frame({trial_id}).to_dict("records")
+
+    def count(self, trial_id: str) -> int:
+        """How many rows ``trial_id`` has (without building them)."""
         with self._lock:
-            return [r for r in self._rows if r["trial_id"] == trial_id]
+            return self._columns.count(trial_id)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._rows)
+            return len(self._columns)
 
 
 class RunContext:
@@ -234,7 +247,7 @@ class RunContext:
             "trial_id": trial_id,
             "stop_reason": reason,
             "summary": summary or {},
-            "invocations": len(self.rows.of(trial_id)),
+            "invocations": self.rows.count(trial_id),
         }
         if detail is not None:
             record["detail"] = detail

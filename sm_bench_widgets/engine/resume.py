@@ -11,7 +11,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -41,7 +40,7 @@ class ResumePoint:
     config: BenchmarkConfig
     trials: list[Trial]
     finished: dict[str, str]
-    rows: list[dict[str, Any]]
+    rows: pd.DataFrame  # the invocations stored so far
     cloudwatch: pd.DataFrame
     errors: list[str] = field(default_factory=list)
     emulated: bool = False
@@ -81,7 +80,7 @@ def resume_point(run_dir: str | os.PathLike[str]) -> ResumePoint:
         config=config,
         trials=trials,
         finished=finished,
-        rows=stored.invocations.to_dict("records"),
+        rows=stored.invocations,
         cloudwatch=stored.cloudwatch,
         errors=list(stored.status.get("errors") or []),
         emulated=bool(stored.config.get("emulated")),

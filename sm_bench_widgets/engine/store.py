@@ -34,13 +34,19 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sm_bench_widgets.frames import cloudwatch_frame, invocations_frame
+from sm_bench_widgets.frames import (
+    FOLD_ROWS,
+    InvocationColumns,
+    cloudwatch_frame,
+    normalize_invocations,
+)
 
 RESULTS_DIRNAME = "sm-bench-results"
 PAYLOADS_FILENAME = "payloads.jsonl"
@@ -69,8 +75,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def _dumps(obj: Any) -> str:
-    return json.dumps(_jsonable(obj), default=str, allow_nan=False)
+    """One JSON line; plain Python values (an invocation row) take the fast path, anything
+    else (numpy scalars, timestamps, NaN) is made JSON-able first, with the same output."""
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError):
+        return json.dumps(_jsonable(obj), default=str, allow_nan=False)
 
 
 class RunInUse(RuntimeError):
@@ -290,29 +304,53 @@ class StoredRun:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The complete records of a JSON Lines file: a last line without its newline (a
     crash mid-write, or a file caught mid-upload) is left for a later read."""
+    return [r for batch in _jsonl_batches(path) for r in batch]
+
+
+def _jsonl_batches(path: Path, size: int = FOLD_ROWS) -> Iterator[list[dict[str, Any]]]:
+    """``_read_jsonl``'s records, ``size`` at a time, reading the file line by line (a
+    million invocations never sit in memory as text or as dicts at once)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        handle = open(path, encoding="utf-8")  # noqa: SIM115
     except OSError:
-        return []
-    rows = []
-    for line in text.splitlines(keepends=True):
-        if not line.endswith("\n"):
-            break
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn line that a later run appended after
-    return rows
+        return
+    with handle:
+        batch: list[dict[str, Any]] = []
+        for line in handle:
+            if not line.endswith("\n"):
+                break
+            if not line.strip():
+                continue
+            try:
+                batch.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn line that a later run appended after
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _stream_files(run_dir: Path, name: str) -> list[Path]:
+    """The files of one stream in order: the single file, then the segments."""
+    parts = sorted((run_dir / name).glob("part-*.jsonl"), key=_part_number)
+    return [run_dir / f"{name}.jsonl", *parts]
 
 
 def read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
     """Every complete record of one stream: the single file, then the segments in order."""
-    rows = _read_jsonl(run_dir / f"{name}.jsonl")
-    for part in sorted((run_dir / name).glob("part-*.jsonl"), key=_part_number):
-        rows.extend(_read_jsonl(part))
-    return rows
+    return [r for path in _stream_files(run_dir, name) for r in _read_jsonl(path)]
+
+
+def read_invocations(run_dir: Path) -> pd.DataFrame:
+    """The invocations stream as a normalised frame, folded into compact columns as it is
+    read (a stored run of a million invocations opens in a few hundred megabytes)."""
+    columns = InvocationColumns()
+    for path in _stream_files(run_dir, "invocations"):
+        for batch in _jsonl_batches(path):
+            columns.add(batch)
+    return columns.frame()
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -363,7 +401,7 @@ def _load_one(path: Path) -> StoredRun:
         run_dir=path,
         config=read_json(path / "config.json"),
         status=read_json(path / "status.json"),
-        invocations=invocations_frame(read_stream(path, "invocations")),
+        invocations=read_invocations(path),
         cloudwatch=cloudwatch_frame([pd.DataFrame(read_stream(path, "cloudwatch"))]),
         trials=planned,
         stop_reasons=stop_reasons,
@@ -394,8 +432,8 @@ def _merge(path: Path, runs: list[StoredRun]) -> StoredRun:
             if status != "running"
             else None,
         },
-        invocations=invocations_frame(
-            [row for r in runs for row in r.invocations.to_dict("records")]
+        invocations=normalize_invocations(
+            pd.concat([r.invocations for r in runs], ignore_index=True) if runs else None
         ),
         cloudwatch=cloudwatch_frame([r.cloudwatch for r in runs]),
         trials=[t for r in runs for t in r.trials],

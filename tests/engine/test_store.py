@@ -31,7 +31,8 @@ def test_invocations_reach_disk_while_the_run_goes_on(emulator_target, tmp_path)
         assert handle.status == "running"
         on_disk = load_run(handle.run_dir)
         assert len(on_disk.invocations) >= 60
-        assert list(on_disk.invocations.columns) == INVOCATION_COLUMNS
+        # the schema's columns first, then what a row tells besides (the client's overhead)
+        assert list(on_disk.invocations.columns[: len(INVOCATION_COLUMNS)]) == INVOCATION_COLUMNS
         assert on_disk.status["status"] == "running"
         assert on_disk.config["model_name"] == "demo-nlp"
         assert on_disk.config["run_id"] == handle.run_id
