@@ -205,7 +205,8 @@ class InvocationColumns:
         self._fold()
         frame = normalize_invocations(frame)
         for start in range(0, len(frame), 16 * FOLD_ROWS):
-            self._chunks.append(self._compact(frame.iloc[start : start + 16 * FOLD_ROWS]))
+            part = frame.iloc[start : start + 16 * FOLD_ROWS]
+            self._chunks.append(self._compact({c: part[c] for c in part.columns}, len(part)))
         self._counts.update(frame["trial_id"].value_counts().to_dict())
         self._length += len(frame)
 
@@ -231,15 +232,14 @@ class InvocationColumns:
         if not self._buffer:
             return
         rows, self._buffer = self._buffer, []
-        chunk = self._compact(pd.DataFrame.from_records(rows))
+        chunk = self._compact(_columns_of(rows), len(rows))
         if self._chunks and self._chunks[-1].size < FOLD_ROWS:
             chunk = _joined(self._chunks.pop(), chunk)
         self._chunks.append(chunk)
 
-    def _compact(self, frame: pd.DataFrame) -> _Chunk:
+    def _compact(self, given: dict[str, pd.Series], size: int) -> _Chunk:
         columns: dict[str, np.ndarray] = {}
-        for col in frame.columns:
-            values = frame[col]
+        for col, values in given.items():
             kind = _INVOCATION_KINDS.get(col)
             if kind == "str":
                 columns[col] = self._encode(col, values)
@@ -255,9 +255,9 @@ class InvocationColumns:
             else:
                 columns[col] = values.to_numpy()
         if "trial_id" not in columns:
-            columns["trial_id"] = np.full(len(frame), self._code("trial_id", ""), np.int32)
+            columns["trial_id"] = np.full(size, self._code("trial_id", ""), np.int32)
         trials = frozenset(np.unique(columns["trial_id"]).tolist())
-        return _Chunk(columns, len(frame), trials)
+        return _Chunk(columns, size, trials)
 
     def _encode(self, col: str, values: pd.Series) -> np.ndarray:
         text = values.astype(object).where(values.notna(), "")
@@ -273,6 +273,23 @@ class InvocationColumns:
             code = codes[label] = len(self._labels[col])
             self._labels[col].append(label)
         return code
+
+
+def _columns_of(rows: list[dict[str, Any]]) -> dict[str, pd.Series]:
+    """Dict rows as columns (every key any row has, in order of appearance); strings stay
+    Python objects until they are encoded."""
+    first = rows[0].keys()
+    names = dict.fromkeys(first)
+    for row in rows:
+        if row.keys() != first:  # rare: a row with other columns
+            names.update(dict.fromkeys(row))
+    return {
+        col: pd.Series(
+            [r.get(col) for r in rows],
+            dtype=object if _INVOCATION_KINDS.get(col) == "str" else None,
+        )
+        for col in names
+    }
 
 
 def _filler(col: str, size: int) -> np.ndarray:

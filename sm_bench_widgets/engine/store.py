@@ -343,13 +343,19 @@ def read_stream(run_dir: Path, name: str) -> list[dict[str, Any]]:
     return [r for path in _stream_files(run_dir, name) for r in _read_jsonl(path)]
 
 
+def stream_batches(run_dir: Path, name: str) -> Iterator[list[dict[str, Any]]]:
+    """``read_stream``'s records a few thousand at a time, read line by line (for streams
+    too long to hold as dicts at once, such as a million invocations)."""
+    for path in _stream_files(run_dir, name):
+        yield from _jsonl_batches(path)
+
+
 def read_invocations(run_dir: Path) -> pd.DataFrame:
     """The invocations stream as a normalised frame, folded into compact columns as it is
     read (a stored run of a million invocations opens in a few hundred megabytes)."""
     columns = InvocationColumns()
-    for path in _stream_files(run_dir, "invocations"):
-        for batch in _jsonl_batches(path):
-            columns.add(batch)
+    for batch in stream_batches(run_dir, "invocations"):
+        columns.add(batch)
     return columns.frame()
 
 
