@@ -8,6 +8,7 @@ from sm_bench_widgets import api
 from sm_bench_widgets.aws.endpoints import find_leftovers
 from sm_bench_widgets.cli import main
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine.store import load_run
 from sm_bench_widgets.jobs.handle import ProcessingJobHandle
 from sm_bench_widgets.payloads import write_jsonl
 from sm_bench_widgets.sagemaker_runner import run_as_sagemaker_job
@@ -150,6 +151,9 @@ def test_two_hosts_share_one_run_and_its_result_holds_each_trial_once(
     assert handle.status() == "Completed", handle.failure_reason
     hosts = sorted(p.name for p in handle.run_dir.iterdir() if p.is_dir())
     assert hosts == ["algo-1", "algo-2"]
+    # the clients one host drives, measured by algo-1 and used by both to split alike
+    capacity = {load_run(handle.run_dir / h).config.get("host_capacity") for h in hosts}
+    assert len(capacity) == 1 and capacity.pop() >= 1
     # every planned trial ran on exactly one host, the concurrency phase at one memory size
     trials = result.invocations.groupby("trial_id")["endpoint_name"].nunique()
     assert set(trials) == {1} and len(trials) == 4
