@@ -162,7 +162,7 @@ def render_report(result: Any, charts: str = "vega") -> str:
         **_chart_context(result, charts),
         tables=tables,
         prices=result.prices,
-        monthly_invocations=result.config.monthly_invocations,
+        monthly_invocations=result.monthly_invocations,
         cloudwatch_series=len(series),
         cloudwatch_shown=min(len(series), MAX_CLOUDWATCH_ROWS),
         notes=result.notes,

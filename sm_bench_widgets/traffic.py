@@ -227,6 +227,13 @@ class Traffic:
         )
 
 
+def monthly_volume(config: Any) -> int:
+    """The monthly invocations every monthly figure of a run is at: the traffic's volume
+    when ``config.traffic`` is given, else ``config.monthly_invocations``."""
+    traffic = Traffic.coerce(getattr(config, "traffic", None))
+    return traffic.monthly_invocations if traffic is not None else int(config.monthly_invocations)
+
+
 def read_trace(path: str | Path) -> list[float]:
     """Requests per minute from a trace file (see ``Traffic.from_trace``)."""
     name = f"{FIELD}.trace"

@@ -206,3 +206,36 @@ def test_options_form_carries_traffic_into_the_config_and_flags_it():
     assert "peak_rps" in field.flagged
     form.set_disabled(True)
     assert field.widget.average_rps.disabled
+
+
+def test_with_traffic_every_monthly_figure_is_at_the_traffics_volume(tmp_path):
+    from sm_bench_widgets.report import render_report
+    from sm_bench_widgets.result import BenchmarkResult
+    from sm_bench_widgets.widgets.card import card_html
+    from tests.test_result import known_invocations, make_config
+
+    traffic = Traffic.rates(5, 6)  # 5 req/s on average: 13,140,000 invocations a month
+    volume = 5 * 730 * 3600
+    plain = BenchmarkResult(make_config(), known_invocations())
+    given = BenchmarkResult(make_config(traffic=traffic), known_invocations())
+    assert plain.monthly_invocations == 1_000_000
+    assert given.monthly_invocations == volume == traffic.monthly_invocations
+
+    # the cost table, racing's inputs and the recommendation: at the traffic's volume
+    per_1m = given.costs["cost_per_1m_usd"].to_numpy()
+    assert given.costs["monthly_cost_usd"].to_numpy() == pytest.approx(per_1m * volume / 1e6)
+    rec, answer = given.recommendation, given.traffic_answer
+    assert rec.monthly_invocations == volume
+    # the month of what the answer deploys, as its sentence says
+    assert rec.monthly_cost_usd == pytest.approx(answer.monthly_cost_usd)
+    text = rec.monthly_text()
+    assert text.endswith(f"a month at {volume:,} invocations")
+    assert f"${answer.monthly_cost_usd:,.0f} a month" in rec.headline()
+    assert f"{volume:,} invocations" in card_html(rec, given.break_even)
+    assert f"at {volume:,} invocations per month" in render_report(given, charts="svg")
+    assert "1,000,000" not in text
+    # re-ranking keeps the traffic's volume unless another one is asked for
+    assert given.rerank().monthly_invocations == volume
+    other = given.rerank(monthly_invocations=2_000_000)
+    assert other.monthly_invocations == 2_000_000
+    assert plain.recommendation.monthly_invocations == 1_000_000

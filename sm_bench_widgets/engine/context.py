@@ -32,6 +32,7 @@ from sm_bench_widgets.engine.steps.metrics import MetricsCollector
 from sm_bench_widgets.engine.store import RunStore
 from sm_bench_widgets.frames import InvocationColumns, frame_of
 from sm_bench_widgets.payloads import PayloadSampler
+from sm_bench_widgets.traffic import monthly_volume
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class RunContext:
         with the run's stop reasons unless others are given."""
         reasons = self.stop_reasons if stop_reasons is None else stop_reasons
         summary = stats.summarize(df, reasons, confidence=self.config.confidence)
-        costs = cost.cost_table(summary, df, self.prices, self.config.monthly_invocations)
+        costs = cost.cost_table(summary, df, self.prices, monthly_volume(self.config))
         return summary, costs
 
     # -- trials -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sm_bench_widgets.frames import normalize_cloudwatch, normalize_invocations
 from sm_bench_widgets.result import exports, persistence, render
 from sm_bench_widgets.result.persistence import FORMAT, FORMAT_VERSION
 from sm_bench_widgets.schema import COLD_START_COLUMNS
+from sm_bench_widgets.traffic import monthly_volume
 
 EMULATED_LABEL = "emulated"
 TABLES = (
@@ -243,16 +244,23 @@ class BenchmarkResult:
         return cost.cost_table(self.summary, self._invocations, self.prices, monthly, billed)
 
     @property
+    def monthly_invocations(self) -> int:
+        """The volume every monthly figure is at: the traffic's (``config.traffic``) when
+        given, else ``config.monthly_invocations``."""
+        return monthly_volume(self.config)
+
+    @property
     def costs(self) -> pd.DataFrame:
-        """Cost per invocation, per 1M and per month per configuration (``COST_COLUMNS``)."""
-        return self._cached("costs", lambda: self._cost_table(self.config.monthly_invocations))
+        """Cost per invocation, per 1M and per month per configuration (``COST_COLUMNS``),
+        at ``monthly_invocations``."""
+        return self._cached("costs", lambda: self._cost_table(self.monthly_invocations))
 
     def costs_at(self, monthly_invocations: int) -> pd.DataFrame:
         """The cost table at another monthly volume (the last one asked for is kept)."""
         monthly = monthly_invocations
         if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0:
             raise ConfigError("monthly_invocations", monthly, "a whole number >= 0")
-        if monthly == self.config.monthly_invocations:
+        if monthly == self.monthly_invocations:
             return self.costs
         kept = self._cache.get("costs_at")
         if kept is None or kept[0] != monthly:
@@ -291,7 +299,7 @@ class BenchmarkResult:
                 c.sla_ms,
                 c.max_error_rate,
                 honour_racing=True,
-                monthly=c.monthly_invocations,
+                monthly=self.monthly_invocations,
             ),
         )
 
@@ -328,6 +336,9 @@ class BenchmarkResult:
             if answer is not None:
                 rec.traffic = answer.to_dict()
                 rec.reasons = [*answer.evidence, *rec.reasons]
+                if monthly == self.monthly_invocations:
+                    # the month of what the answer deploys (its provisioned instances too)
+                    rec.monthly_cost_usd = answer.monthly_cost_usd
             planned = self._planned(rec.memory_size)
             rec.not_measured = recommend.unmeasured(
                 self.summary, planned, rec, self.status != "completed"
@@ -409,7 +420,8 @@ class BenchmarkResult:
         elif sla_percentile is None:
             sla_percentile = c.sla_percentile or 90
         max_error_rate = c.max_error_rate if max_error_rate is _KEEP else max_error_rate
-        monthly = c.monthly_invocations if monthly_invocations is None else monthly_invocations
+        volume = self.monthly_invocations
+        monthly = volume if monthly_invocations is None else monthly_invocations
         costs = self.costs_at(monthly)
         # racing's verdicts hold for the rule and constraints the run raced by
         raced = (strategy, weight, sla_percentile, sla_ms, max_error_rate, monthly) == (
@@ -418,7 +430,7 @@ class BenchmarkResult:
             c.sla_percentile,
             c.sla_ms,
             c.max_error_rate,
-            c.monthly_invocations,
+            volume,
         )
         return self._rank(
             costs, strategy, weight, sla_percentile, sla_ms, max_error_rate, raced, monthly

@@ -61,7 +61,7 @@ class WhatIf:
         self._binding = True
         try:
             c = result.config
-            self.monthly.value = c.monthly_invocations
+            self.monthly.value = getattr(result, "monthly_invocations", c.monthly_invocations)
             self.strategy.value = c.strategy
             self.weight.value = c.balanced_weight
             self.sla_percentile.value = c.sla_percentile
