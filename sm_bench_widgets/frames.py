@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -237,23 +238,31 @@ class InvocationColumns:
             chunk = _joined(self._chunks.pop(), chunk)
         self._chunks.append(chunk)
 
-    def _compact(self, given: dict[str, pd.Series], size: int) -> _Chunk:
+    def _compact(self, given: dict[str, Any], size: int) -> _Chunk:
+        """A chunk of ``given`` columns (sequences or Series of ``size`` values)."""
         columns: dict[str, np.ndarray] = {}
         for col, values in given.items():
             kind = _INVOCATION_KINDS.get(col)
             if kind == "str":
-                columns[col] = self._encode(col, values)
+                columns[col] = self._encode(col, pd.Series(values, dtype=object, copy=False))
             elif kind == "int":
-                ints = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(np.int64)
-                columns[col] = (
-                    _narrow(ints, int(ints.min()), int(ints.max())) if len(ints) else ints
-                )
+                ints = _plain(values, np.int64)
+                if ints is None:
+                    ints = pd.to_numeric(pd.Series(values), errors="coerce").fillna(0)
+                    ints = ints.to_numpy(np.int64)
+                columns[col] = _narrow(ints, int(ints.min()), int(ints.max())) if size else ints
             elif kind == "float":
-                columns[col] = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+                floats = _plain(values, np.float64)
+                if floats is None:
+                    floats = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
+                columns[col] = floats
             elif kind == "bool":
-                columns[col] = as_bool(values).to_numpy()
+                flags = np.asarray(values)
+                columns[col] = (
+                    flags if flags.dtype == bool else as_bool(pd.Series(values)).to_numpy()
+                )
             else:
-                columns[col] = values.to_numpy()
+                columns[col] = pd.Series(values).to_numpy()
         if "trial_id" not in columns:
             columns["trial_id"] = np.full(size, self._code("trial_id", ""), np.int32)
         trials = frozenset(np.unique(columns["trial_id"]).tolist())
@@ -275,21 +284,27 @@ class InvocationColumns:
         return code
 
 
-def _columns_of(rows: list[dict[str, Any]]) -> dict[str, pd.Series]:
+def _plain(values: Any, dtype: type) -> np.ndarray | None:
+    """``values`` as an array of ``dtype`` when they are plain numbers (None as NaN for
+    floats), else None (the caller coerces them the slow way)."""
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError):
+        return None
+
+
+def _columns_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Dict rows as columns (every key any row has, in order of appearance); strings stay
     Python objects until they are encoded."""
-    first = rows[0].keys()
-    names = dict.fromkeys(first)
-    for row in rows:
-        if row.keys() != first:  # rare: a row with other columns
-            names.update(dict.fromkeys(row))
-    return {
-        col: pd.Series(
-            [r.get(col) for r in rows],
-            dtype=object if _INVOCATION_KINDS.get(col) == "str" else None,
-        )
-        for col in names
-    }
+    names = list(rows[0])
+    if len(names) > 1 and set(map(len, rows)) == {len(names)}:
+        try:  # every row has the same keys: transpose at C speed
+            return dict(zip(names, zip(*map(itemgetter(*names), rows), strict=True), strict=True))
+        except KeyError:  # same sizes, other keys
+            pass
+    for row in rows:  # rare: rows with other columns
+        names += [k for k in row if k not in names]
+    return {col: [r.get(col) for r in rows] for col in names}
 
 
 def _filler(col: str, size: int) -> np.ndarray:

@@ -22,7 +22,7 @@ TRIALS = ("stability-m1024", "stability-m2048", "concurrency-m2048-c4")
 
 
 def _rows(n: int, seed: int = 3) -> list[dict]:
-    """``n`` rows of three interleaved trials, some failed, some with a column the others lack."""
+    """``n`` rows of three interleaved trials, some failed, some with columns the others lack."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
@@ -39,6 +39,9 @@ def _rows(n: int, seed: int = 3) -> list[dict]:
         row["overhead_ms"] = None if i % 4 else rng.random()
         if i % 1000 == 999:
             row["note"] = "a column only some rows have"
+        if i % 1000 == 500:  # as many keys as the others, one of them another
+            row["note"] = "instead of its payload index"
+            del row["payload_index"]
         rows.append(row)
     return rows
 
