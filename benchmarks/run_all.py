@@ -43,9 +43,8 @@ class Bench:
 BENCHES = [
     Bench("fidelity.py", (), ("--quick",), headline=2, weight=2.0),
     Bench("emulator_overhead.py", (), ("--seconds", "1", "--levels", "1,8"), headline=5),
-    Bench("engine_vs_seed.py", (), ("--invocations", "60", "--time-scale", "0.05")),
+    Bench("engine_vs_seed.py", (), ("--quick",), headline=6),  # time to recommendation
     Bench("recommendation_hit_rate.py", (), ("--seeds", "1", "--invocations", "80")),
-    Bench("time_to_recommendation.py", (), ("--quick",)),
     Bench("job_modes.py", (), ("--invocations", "10")),
     Bench("panel_responsiveness.py", (), ("--idle-seconds", "1", "--invocations", "100")),
     Bench("under_load_memory.py", (), ("--invocations", "2000")),
