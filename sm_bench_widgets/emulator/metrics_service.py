@@ -5,19 +5,22 @@ serialising the answer); in the emulator's own interpreter that time stalls invo
 flight. ``MetricsService`` runs moto's CloudWatch, with the emulator's per-minute
 aggregates and percentiles, in a child process: the emulator forwards every CloudWatch
 request to it over HTTP and sends it the invocations' metric values in batches over a
-pipe (``add``), flushed before each forwarded request so a query sees every invocation
-answered before it. The child ends with the emulator, and on its own when the pipe closes
-(the emulator's process is gone).
+socket pair (``add``), flushed before each forwarded request so a query sees every
+invocation answered before it. The child ends with the emulator, and on its own when its
+socket closes (the emulator's process is gone).
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from sm_bench_widgets.emulator.cw_percentiles import ValueSketch
@@ -77,13 +80,17 @@ class MetricsService:
     """The CloudWatch child process: started at once, waited for on first use."""
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=serve, args=(child,), name="sm-bench-cloudwatch", daemon=True
+        # a plain subprocess, not multiprocessing's spawn, which would re-run the caller's
+        # main script in the child
+        mine, theirs = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
         )
-        self._process.start()
-        child.close()
+        theirs.close()
+        self._conn = Connection(mine.detach())
+        _keep_from_forks(self._conn.fileno())
         self._lock = threading.Lock()
         self._port: int | None = None
         self._local = threading.local()
@@ -155,14 +162,25 @@ class MetricsService:
 
     def stop(self) -> None:
         """Stop the child."""
-        if self._process.is_alive():
+        if self._process.poll() is None:
             with contextlib.suppress(OSError, EOFError, RuntimeError):
                 self.call(("stop",))
-            self._process.join(10)
-            if self._process.is_alive():
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
         self._conn.close()
+
+
+def _keep_from_forks(fd: int) -> None:
+    """Close ``fd`` in processes forked from this one, so the child still sees its end."""
+
+    def close_in_child() -> None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    os.register_at_fork(after_in_child=close_in_child)
 
 
 def cloudwatch_app(moto_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
@@ -187,7 +205,7 @@ def cloudwatch_app(moto_app: Callable[..., Iterable[bytes]]) -> Callable[..., It
 
 
 def serve(conn: Any) -> None:
-    """The child: serve CloudWatch over HTTP and apply the messages of the pipe."""
+    """The child: serve CloudWatch over HTTP and apply the messages of the socket."""
     from werkzeug.serving import make_server
 
     from sm_bench_widgets.emulator import cw_percentiles, moto_adapter
@@ -210,7 +228,7 @@ def serve(conn: Any) -> None:
         try:
             message = conn.recv()
         except (EOFError, OSError):
-            os._exit(0)  # the emulator is gone
+            os._exit(0)  # the emulator is gone (its end of the socket closed)
         kind = message[0]
         if kind == "add":
             for key, values in message[1].items():
@@ -225,4 +243,8 @@ def serve(conn: Any) -> None:
         elif kind == "stop":
             conn.send(True)
             server.shutdown()
-            return
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))

@@ -1,16 +1,19 @@
-"""The embedded emulator: its own process, reused, one per time scale, gone with its parent."""
+"""The embedded emulator: its own process, reused, one per time scale, gone with its parent;
+and the emulator's CloudWatch process, gone with the emulator."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from sm_bench_widgets.emulator import LocalServerless, embedded
-from sm_bench_widgets.emulator.process import ServedEmulator
+from sm_bench_widgets.emulator.process import ServedEmulator, served
 from tests.waiting import wait_until
 
 
@@ -73,3 +76,24 @@ def test_the_emulator_process_ends_with_its_parent(how):
     finally:
         parent.kill()
         parent.wait()
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid``."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def test_cloudwatch_process_ends_when_the_emulator_is_killed():
+    with served(time_scale=0.05) as emulator:
+        cw = emulator.target().client("cloudwatch")
+        assert cw.list_metrics(Namespace="AWS/SageMaker")["Metrics"] == []
+        metrics = children(emulator.process.pid)
+        assert len(metrics) == 1  # CloudWatch's own process
+        emulator.process.send_signal(signal.SIGKILL)
+        emulator.process.wait(30)
+        wait_until(
+            lambda: not alive(metrics[0]), 60, "the CloudWatch process outlived its emulator"
+        )
