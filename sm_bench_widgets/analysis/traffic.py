@@ -439,12 +439,15 @@ def monthly_costs(
     )
 
 
-def throttle_check(invocations: pd.DataFrame) -> pd.DataFrame:
+def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> pd.DataFrame:
     """Erlang-B's prediction beside the measured throttle share of open-loop trials.
 
     Per open-loop trial: the measured arrival rate (requests over the span of their start
     times), mean service time of ok warm requests, the predicted share B(λ·E[S], c) and
-    the measured share, with the measured share's standard error (binomial).
+    the measured share, with the measured share's standard error (binomial). Arrivals
+    replaying a trace's shape (``slice_s``: seconds each trace minute took) change rate
+    from slice to slice: the prediction is then Erlang-B at each slice's measured rate,
+    weighted by its requests (a loss system settles within a few service times).
     """
     columns = [
         "trial_id",
@@ -471,6 +474,12 @@ def throttle_check(invocations: pd.DataFrame) -> pd.DataFrame:
         mean_ms = float(pd.to_numeric(ok["latency_ms"], errors="coerce").mean())
         c = int(g["max_concurrency"].iloc[0])
         load = offered_load(rate, mean_ms)
+        predicted = erlang_b(load, c)
+        if slice_s:
+            slices = ((starts - starts.iloc[0]) // slice_s).value_counts()
+            predicted = sum(
+                n * erlang_b(offered_load(n / slice_s, mean_ms), c) for n in slices
+            ) / len(starts)
         measured = float((g["outcome"] == "throttled").mean())
         rows.append(
             {
@@ -481,7 +490,7 @@ def throttle_check(invocations: pd.DataFrame) -> pd.DataFrame:
                 "rate_rps": rate,
                 "mean_service_ms": mean_ms,
                 "offered_load": load,
-                "predicted_throttle_share": erlang_b(load, c),
+                "predicted_throttle_share": predicted,
                 "measured_throttle_share": measured,
                 "standard_error": math.sqrt(max(measured * (1 - measured), 1e-12) / len(g)),
             }
@@ -509,12 +518,14 @@ def answer_from_frames(
     sla_ms: float | None = None,
     sla_percentile: int | None = None,
     instance_type: str = "ml.c5.large",
+    slice_s: float | None = None,
 ) -> TrafficAnswer | None:
     """``traffic_answer`` at ``memory_size`` from a result's tables: warm latencies of its
     ok on-demand invocations (of its stability trial when there is one), its median
     measured cold-start penalty, and the billed duration and payload sizes of its cost row.
     None when nothing ok was measured there. ``needs`` may be a function of the mean warm
-    service time (ms), for a peak given in requests in flight."""
+    service time (ms), for a peak given in requests in flight; ``slice_s`` as for
+    ``throttle_check`` (open-loop trials replaying a trace)."""
     inv = _on_demand(invocations, memory_size)
     if inv is None or inv.empty:
         return None
@@ -556,7 +567,8 @@ def answer_from_frames(
             f"No cold start was measured at {memory_size} MB: cold starts count as free."
         )
     if answer is not None:
-        for _, r in throttle_check(inv).iterrows():
+        shape = " in your trace's shape" if slice_s else ""
+        for _, r in throttle_check(inv, slice_s).iterrows():
             n, measured = int(r["requests"]), float(r["measured_throttle_share"])
             spread = (
                 f"+- {percent(1.96 * r['standard_error'])}"
@@ -565,7 +577,7 @@ def answer_from_frames(
             )
             answer.evidence.append(
                 f"Open-loop check at MaxConcurrency {int(r['max_concurrency'])}: "
-                f"{n} requests at {r['rate_rps']:.3g} req/s, Erlang-B predicts "
+                f"{n} requests at {r['rate_rps']:.3g} req/s{shape}, Erlang-B predicts "
                 f"{percent(r['predicted_throttle_share'])} throttled, measured "
                 f"{percent(measured)} ({spread})."
             )

@@ -57,6 +57,7 @@ from sm_bench_widgets.engine.loads import (
     TrialLoad,
     closed_loop,
 )
+from sm_bench_widgets.engine.openloop import OpenLoopStats, open_loop
 from sm_bench_widgets.payloads import PayloadSampler
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class TargetSpec:
 
 @dataclass(frozen=True)
 class LoadJob:
-    """One closed-loop load: which endpoint, which payloads, how many clients."""
+    """One load: which endpoint, which payloads, how many clients. With ``offsets`` an
+    open-loop load (``openloop.open_loop``): one request at each offset (service-clock
+    seconds, waited ``time_scale`` times as long), from up to ``clients`` senders."""
 
     endpoint_name: str
     examples: list[dict[str, Any]]
@@ -106,6 +109,8 @@ class LoadJob:
     labels: dict[str, Any]
     clients: int
     pause: Callable[[], float] | None = None
+    offsets: tuple[float, ...] | None = None
+    time_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,7 @@ class Load:
         self.inbox = inbox
         self.issued = 0
         self.cpu_seconds = 0.0  # the worker's CPU time while this load ran
+        self.open_loop: OpenLoopStats | None = None  # how an open-loop job kept its times
         self._stopped = False
 
     def stop(self) -> None:
@@ -265,6 +271,7 @@ class Load:
                         self.stop()
                 elif kind == "done":
                     self.issued, self.cpu_seconds = int(payload[0]), float(payload[1])
+                    self.open_loop = payload[2] if len(payload) > 2 else None
                     return self.issued
                 elif kind in ("error", "gone"):
                     raise RuntimeError(f"load worker failed: {payload}")
@@ -406,13 +413,24 @@ class _Job:
             self.outbox.add(self.job_id, row)
 
         cpu = time.process_time()
+        stats = None
         try:
-            closed_loop(self.invoker, self.job.clients, load, sink, backoff=backoff)
+            if self.job.offsets is not None:
+                stats = open_loop(
+                    self.invoker,
+                    self.job.offsets,
+                    load,
+                    sink,
+                    time_scale=self.job.time_scale,
+                    senders=self.job.clients,
+                )
+            else:
+                closed_loop(self.invoker, self.job.clients, load, sink, backoff=backoff)
         except Exception as exc:
             log.exception("load %s failed", self.job_id)
             self.outbox.send("error", self.job_id, f"{type(exc).__name__}: {exc}")
             return
-        self.outbox.send("done", self.job_id, (load.issued, time.process_time() - cpu))
+        self.outbox.send("done", self.job_id, (load.issued, time.process_time() - cpu, stats))
 
 
 def _worker(inp: BinaryIO, out: BinaryIO) -> None:

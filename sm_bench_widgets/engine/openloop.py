@@ -2,9 +2,11 @@
 
 Real traffic does not wait for answers, so a serverless endpoint (which queues nothing)
 throttles what finds MaxConcurrency instances busy. The arrival times are drawn first
-(Poisson at a rate, or a trace's per-minute shape scaled into a test window), then one
-dispatcher thread sends each request at its time through the same ``Invoker`` the
-closed-loop clients use, on a pool of sender threads. Rates and offsets are on the
+(Poisson at a rate, or a trace's busiest stretch with each minute squeezed into
+``TRACE_MINUTE_S``), then one dispatcher thread sends each request at its time through
+the same ``Invoker`` the closed-loop clients use, on a pool of sender threads. In a run
+the dispatcher runs in the run's load worker (``load_process``), threads here being the
+fallback. Rates and offsets are on the
 service's clock; against an emulator running at a time scale, the dispatcher waits the
 scaled wall-clock time. A request that could not go out within ``LATE_MS`` of its time
 (every sender busy, or the machine too slow) is counted late, so a report can say when
@@ -26,6 +28,10 @@ from sm_bench_widgets.engine.loads import Invoker, RowSink, TrialLoad
 
 PHASE = "open_loop"
 LATE_MS = 20.0  # wall-clock milliseconds past an arrival time that count as late
+# A trace minute replayed in this many seconds of the service's clock: long beside any
+# service time (a loss system settles within a few), short enough that a check's budget
+# covers the peak and the minutes beside it.
+TRACE_MINUTE_S = 10.0
 
 
 def poisson_offsets(rate_per_s: float, count: int, seed: int | None = None) -> np.ndarray:
@@ -55,6 +61,50 @@ def trace_offsets(
     for i, n in enumerate(rng.poisson(expected)):
         out.append(i * slice_s + np.sort(rng.uniform(0.0, slice_s, n)))
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def busiest_stretch(per_minute: Sequence[float], requests: float) -> tuple[int, int]:
+    """(first, end) minutes of a stretch of a trace holding at least ``requests`` requests,
+    grown from the busiest minute by its busier neighbour, minute by minute (the peak
+    stays inside, the busy minutes beside it first); the whole trace when it holds fewer."""
+    counts = np.asarray(per_minute, dtype=float)
+    first = int(np.argmax(counts))
+    end = first + 1
+    total = counts[first]
+    while total < requests and (first > 0 or end < counts.size):
+        before = counts[first - 1] if first > 0 else -1.0
+        after = counts[end] if end < counts.size else -1.0
+        if after >= before:
+            total += after
+            end += 1
+        else:
+            first -= 1
+            total += before
+    return first, end
+
+
+def trace_replay_offsets(
+    per_minute: Sequence[float],
+    peak_rps: float,
+    count: int,
+    minute_s: float = TRACE_MINUTE_S,
+    seed: int | None = None,
+) -> np.ndarray:
+    """About ``count`` arrival times replaying a trace's busiest stretch in its shape.
+
+    Each trace minute becomes ``minute_s`` seconds (service clock), its requests scaled so
+    the busiest minute arrives at ``peak_rps``; the stretch is the shortest run of minutes
+    around the busiest that holds ``count`` requests at that scale (``busiest_stretch``),
+    so the check meets the trace's peak and the minutes beside it, not its quiet hours.
+    """
+    counts = np.asarray(per_minute, dtype=float)
+    if counts.size == 0 or counts.max() <= 0 or peak_rps <= 0 or minute_s <= 0:
+        raise ValueError("a trace with requests in it, peak_rps > 0 and minute_s > 0 are needed")
+    scale = peak_rps * minute_s / counts.max()  # arrivals per request of the trace
+    first, end = busiest_stretch(counts, count / scale)
+    stretch = counts[first:end]
+    expected = min(float(count), float(stretch.sum() * scale))
+    return trace_offsets(stretch, minute_s * stretch.size, int(round(expected)), seed)
 
 
 @dataclass

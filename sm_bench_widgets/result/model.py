@@ -374,13 +374,26 @@ class BenchmarkResult:
                 sla_ms=sla_ms,
                 sla_percentile=sla_percentile,
                 instance_type=self.config.comparison_instance_type,
+                slice_s=self._replay_slice_s,
             ),
         )
 
     @property
     def throttle_check(self) -> pd.DataFrame:
         """Erlang-B's predicted throttle share beside the measured one, per open-loop trial."""
-        return self._cached("throttle_check", lambda: traffic.throttle_check(self._invocations))
+        return self._cached(
+            "throttle_check",
+            lambda: traffic.throttle_check(self._invocations, self._replay_slice_s),
+        )
+
+    @property
+    def _replay_slice_s(self) -> float | None:
+        """Seconds each trace minute took in open-loop trials replaying the traffic's
+        shape (a trace or CloudWatch history); None for Poisson arrivals."""
+        from sm_bench_widgets.engine.openloop import TRACE_MINUTE_S
+
+        given = self.config.traffic
+        return TRACE_MINUTE_S if given is not None and given.per_minute else None
 
     def _planned(self, memory_size: int) -> list[tuple[str, int, int, int, int]]:
         """The trials the config plans: stability, and concurrency at ``memory_size``."""

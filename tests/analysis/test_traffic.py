@@ -227,3 +227,29 @@ def test_evidence_ends_with_the_monthly_costs_of_each_way_to_deploy():
     on_demand = ans.costs["monthly_cost_usd"].iloc[0]
     assert last.startswith(f"Monthly cost at your traffic: on-demand ${on_demand:,.0f}")
     assert "provisioned 1 $" in last and "instance endpoint of 3 x ml.c5.large" in last
+
+
+def test_throttle_check_of_a_trace_replay_predicts_slice_by_slice():
+    # two 10 s slices of a replayed trace: 5 req/s then 20 req/s, 100 ms each, c = 2
+    starts = np.concatenate([np.arange(0.0, 10.0, 0.2), np.arange(10.0, 20.0, 0.05)])
+    inv = pd.DataFrame(
+        {
+            "trial_id": "t",
+            "phase": "open_loop",
+            "memory_size": 2048,
+            "max_concurrency": 2,
+            "start": starts,
+            "outcome": "ok",
+            "cold": False,
+            "latency_ms": 100.0,
+        }
+    )
+    stationary = traffic.throttle_check(inv).iloc[0]
+    replay = traffic.throttle_check(inv, slice_s=10.0).iloc[0]
+    assert stationary["predicted_throttle_share"] == pytest.approx(
+        traffic.erlang_b(stationary["rate_rps"] * 0.1, 2)
+    )
+    by_slice = (50 * traffic.erlang_b(0.5, 2) + 200 * traffic.erlang_b(2.0, 2)) / 250
+    assert replay["predicted_throttle_share"] == pytest.approx(by_slice)
+    # the busy slice dominates: a single average rate would understate the throttling
+    assert replay["predicted_throttle_share"] > stationary["predicted_throttle_share"]

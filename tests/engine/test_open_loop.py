@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -17,8 +18,15 @@ from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import EndpointSpec, create_endpoint, wait_endpoints
 from sm_bench_widgets.emulator import DEMO_PROFILES
 from sm_bench_widgets.emulator.process import served
+from sm_bench_widgets.engine.load_process import LoadProcess, job_for, run_closed_loop
 from sm_bench_widgets.engine.loads import Invoker, TrialLoad, burst
-from sm_bench_widgets.engine.openloop import open_loop, poisson_offsets, trace_offsets
+from sm_bench_widgets.engine.openloop import (
+    busiest_stretch,
+    open_loop,
+    poisson_offsets,
+    trace_offsets,
+    trace_replay_offsets,
+)
 from sm_bench_widgets.payloads import PayloadSampler
 
 # demo-nlp at 2048 MB: about 315 ms a request, 63 ms of wall time at a time scale of 0.2.
@@ -117,3 +125,50 @@ def test_open_loop_throttle_share_matches_erlang_b(own_process_emulator):
     assert 0.02 < predicted < 0.09
     # 4.5 standard errors each side: a false alarm about once in 300,000 runs
     assert predicted - 4.5 * se <= measured <= upper + 4.5 * se
+
+
+def test_trace_replay_keeps_the_busiest_stretch_at_the_peak_rate():
+    # a quiet day with a busy hour: minutes 10-12 hold the peak (120/min), the rest 6/min
+    per_minute = [6.0] * 30
+    per_minute[10:13] = [60.0, 120.0, 90.0]
+    assert busiest_stretch(per_minute, 100) == (11, 12)
+    assert busiest_stretch(per_minute, 250) == (10, 13)
+    assert busiest_stretch(per_minute, 10_000) == (0, 30)
+    # the peak minute arrives at 4 req/s: 40 requests in its 10 s, 20 and 30 beside it
+    offsets = trace_replay_offsets(per_minute, 4.0, 90, minute_s=10.0, seed=3)
+    assert len(offsets) == pytest.approx(90, abs=25)
+    counts = np.histogram(offsets, bins=[0, 10, 20, 30])[0]
+    assert counts[0] < counts[1] and counts[2] < counts[1]
+    many = trace_replay_offsets(per_minute, 4.0, 9000, minute_s=10.0, seed=4)
+    assert np.histogram(many, bins=np.arange(0, 310, 10))[0].max() == pytest.approx(40, rel=0.4)
+
+
+def test_open_loop_job_in_the_load_worker(own_process_emulator):
+    # the dispatcher runs in the worker process: rows come back marked open loop, the
+    # budget holds, and the worker says how well it kept the arrival times
+    target = Target.for_emulator(own_process_emulator.url)
+    name = "open-loop-worker"
+    create_endpoint(target, EndpointSpec(MODEL, 2048, 4), name, "run-openloop")
+    assert wait_endpoints(target, [name], timeout=120)[name].status == "InService"
+    labels = {"trial_id": "open-w", "phase": "open_loop", "memory_size": 2048}
+    sampler = PayloadSampler([{"Body": "1,2,3", "ContentType": "text/csv"}], seed=5)
+    invoker = Invoker(target.client("sagemaker-runtime"), name, sampler, labels)
+    offsets = poisson_offsets(10.0, 200, seed=7)
+    worker = LoadProcess(target)
+    try:
+        job = dataclasses.replace(
+            job_for(invoker, 16), offsets=tuple(offsets), time_scale=TIME_SCALE
+        )
+        load_in_worker = worker.load(job)
+        rows: list[dict] = []
+        load = TrialLoad(150, threading.Event())
+        run_closed_loop(load_in_worker, load, rows.append)
+    finally:
+        worker.close()
+    assert len(rows) == 150 == load.issued  # the budget ends it before the offsets do
+    assert {r["phase"] for r in rows} == {"open_loop"}
+    stats = load_in_worker.open_loop
+    assert stats is not None and stats.sent == 150 and stats.answered >= 1
+    starts = np.sort([r["start"] for r in rows])
+    # sent at the arrival times, on the service's clock: ~10 a second
+    assert (len(starts) - 1) / (starts[-1] - starts[0]) == pytest.approx(10.0, rel=0.25)

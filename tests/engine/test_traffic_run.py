@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.emulator import LocalServerless
+from sm_bench_widgets.engine.openloop import TRACE_MINUTE_S
+from sm_bench_widgets.engine.options import RunOptions
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.traffic import Traffic
 from sm_bench_widgets.widgets.card import RecommendationCard, card_html
@@ -21,6 +24,37 @@ def test_traffic_aware_run_answers_what_to_deploy(tmp_path):
     # beside the client's own time for the open-loop check to run
     with LocalServerless(time_scale=0.2, seed=5) as emulator:
         _traffic_aware_run(emulator, tmp_path)
+
+
+def test_a_trace_is_replayed_in_its_shape(tmp_path):
+    # quiet minutes around a busy stretch whose peak minute is 3 req/s; sent from threads in
+    # the run's process (the fallback; the run above sends from the load worker)
+    per_minute = [30.0] * 20 + [60.0, 180.0, 120.0] + [30.0] * 20
+    config = small_config(
+        tmp_path,
+        stability_benchmark_invocations=40,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=80,
+        traffic=Traffic.from_counts(per_minute),
+    )
+    with LocalServerless(time_scale=0.2, seed=7) as emulator:
+        options = RunOptions(load_in_worker=False)
+        result = run_benchmark(config, emulator.target(), progress=False, options=options)
+    assert result.recommendation.traffic["peak_rps"] == 3.0
+    inv = result.invocations
+    checked = result.throttle_check
+    assert len(checked) >= 1
+    for _, g in inv[inv["phase"] == "open_loop"].groupby("trial_id"):
+        starts = np.sort(g["start"].to_numpy())
+        # each trace minute took 10 s: the busiest 10 s hold the peak minute's ~30 arrivals,
+        # the quiet minutes beside the stretch a third as many or fewer
+        per_slice = np.bincount(((starts - starts[0]) // TRACE_MINUTE_S).astype(int))
+        assert 15 <= per_slice.max() <= 48, per_slice
+        assert per_slice.min() < per_slice.max() / 2, per_slice
+    answer = result.traffic_answer
+    assert any("in your trace's shape" in r for r in answer.evidence)
 
 
 def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(

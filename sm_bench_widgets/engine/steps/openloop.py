@@ -13,12 +13,22 @@ the client's own time per request would dominate.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+
+import numpy as np
 
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.engine.context import RunContext
 from sm_bench_widgets.engine.events import PhaseStarted
-from sm_bench_widgets.engine.openloop import PHASE, open_loop, poisson_offsets
+from sm_bench_widgets.engine.load_process import job_for, run_closed_loop
+from sm_bench_widgets.engine.openloop import (
+    PHASE,
+    OpenLoopStats,
+    open_loop,
+    poisson_offsets,
+    trace_replay_offsets,
+)
 from sm_bench_widgets.engine.plan import Trial, endpoint_key
 from sm_bench_widgets.engine.steps.deploy import deploy_waves
 from sm_bench_widgets.engine.steps.load import end_trial
@@ -26,6 +36,7 @@ from sm_bench_widgets.engine.steps.probe import probe_cold_starts
 from sm_bench_widgets.engine.steps.teardown import release
 
 CHECK_SHARE = 0.01  # the checking trial's predicted throttled share, at least
+SENDERS = 64  # sender threads of an open-loop trial (requests in flight at most)
 # Below this many wall-clock milliseconds per request (an emulator at a small time scale),
 # the client's own few milliseconds per request would hold instances longer than the
 # service time says, and the check would measure the machine rather than the model.
@@ -109,22 +120,53 @@ def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
             ctx.guarded([trial], open_loop_trial, ctx, trial, d.name, rate)
 
 
+def arrivals(ctx: RunContext, rate: float, count: int) -> np.ndarray:
+    """``count`` arrival offsets at the peak ``rate``: the trace's shape when the traffic
+    came from a trace or CloudWatch (``trace_replay_offsets``), Poisson otherwise."""
+    traffic = ctx.config.traffic
+    seed = ctx.options.seed
+    if traffic is not None and traffic.per_minute:
+        return trace_replay_offsets(traffic.per_minute, rate, count, seed=seed)
+    return poisson_offsets(rate, count, seed)
+
+
 def open_loop_trial(ctx: RunContext, trial: Trial, endpoint: str, rate: float) -> None:
-    """Start every instance with a burst, then send Poisson arrivals at ``rate``."""
+    """Start every instance with a burst, then send the arrivals at ``rate`` from the
+    run's load worker (threads here when ``RunOptions.load_in_worker`` is False)."""
     try:
         state = ctx.new_state(trial)
         invoker = ctx.invoker(trial, endpoint)
+        # what the budget leaves after the burst that starts every instance
+        offsets = arrivals(ctx, rate, trial.max_invocations - trial.max_concurrency)
+        scale = ctx.time_scale or 1.0
+        worker = None
+        if ctx.loader is not None:  # prepared while the burst runs
+            job = job_for(invoker, SENDERS)
+            job = dataclasses.replace(job, offsets=tuple(map(float, offsets)), time_scale=scale)
+            worker = ctx.loader.load(job)
         ctx.trial_started(trial, endpoint)
         probe_cold_starts(ctx, invoker, state, trial.max_concurrency)
-        left = state.load.max_invocations - state.load.issued
-        if left > 0:
-            open_loop(
-                invoker,
-                poisson_offsets(rate, left),
-                state.load,
-                ctx.row_sink(state),
-                time_scale=ctx.time_scale or 1.0,
-            )
+        sink = ctx.row_sink(state)
+        if worker is not None:
+            limit = max(1, ctx.config.stability_benchmark_error_thresh - state.errors)
+            run_closed_loop(worker, state.load, sink, ctx.saw_emulator, limit)
+            stats = worker.open_loop
+        elif state.load.max_invocations > state.load.issued:
+            stats = open_loop(invoker, offsets, state.load, sink, time_scale=scale)
+        else:
+            stats = None
+        _log_timing(trial, stats)
         end_trial(ctx, trial, state.final_reason())
     finally:
         release(ctx, endpoint, [trial])
+
+
+def _log_timing(trial: Trial, stats: OpenLoopStats | None) -> None:
+    if stats is not None and stats.late:
+        log.warning(
+            "open-loop trial %s: %d of %d requests went out late (at most %.0f ms)",
+            trial.trial_id,
+            stats.late,
+            stats.sent,
+            stats.max_late_ms,
+        )
