@@ -289,7 +289,7 @@ def _plain(values: Any, dtype: type) -> np.ndarray | None:
     floats), else None (the caller coerces them the slow way)."""
     try:
         return np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
