@@ -4,7 +4,9 @@ Pure functions of a ``BenchmarkConfig``, a few unit rates and an assumed per-inv
 latency, so the panel can show them as the form changes and tests can check the numbers.
 Scripts and the panel call the same ``estimate_benchmark``. The bounds assume the worst
 plan the config allows: every trial runs to its configured invocation count, trials run
-one after another, and the concurrency benchmark runs at the largest memory size.
+one after another, and the concurrency benchmark runs at the largest memory size. With
+traffic given, the open-loop check's endpoints count too, planned at the assumed latency
+(the run plans them at the measured one).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine.plan import Trial, plan_concurrency, plan_stability
+from sm_bench_widgets.engine.steps.openloop import open_loop_span_s, open_loop_trials
 from sm_bench_widgets.limits import INVOCATION_TIMEOUT_S
 
 GB = 1024**3
@@ -59,6 +62,19 @@ def planned_trials(config: BenchmarkConfig) -> list[Trial]:
     return trials
 
 
+def open_loop_planned(config: BenchmarkConfig, latency_ms: float) -> tuple[list[Trial], float]:
+    """The open-loop trials a run of ``config`` plans at the largest memory size when a
+    request takes ``latency_ms``, and the peak rate they send; none without traffic."""
+    if config.traffic is None or not config.memory_sizes:
+        return [], 0.0
+    return open_loop_trials(
+        config.traffic,
+        max(config.memory_sizes),
+        latency_ms,
+        config.concurrency_benchmark_invocations,
+    )
+
+
 def trial_duration_s(trial: Trial, latency_s: float, pause_s: float) -> float:
     """Longest load time of one trial: sequential steps of ``latency + pause`` per slot."""
     slots = max(1, min(trial.clients, trial.max_concurrency))
@@ -79,6 +95,8 @@ def estimate(
     minutes on AWS, about a second on the emulator).
     """
     trials = planned_trials(config)
+    open_trials, rate = open_loop_planned(config, latency_ms)
+    trials += open_trials
     latency_s = latency_ms / 1000.0
     probes = config.cold_start_probes
     invocations = 0
@@ -86,20 +104,26 @@ def estimate(
     timeout_gb_s = 0.0
     duration = 0.0
     provisioned_gb_s = 0.0
-    endpoints: dict[str, list[Trial]] = {}
-    for t in trials:
-        endpoints.setdefault(t.endpoint_key, []).append(t)
+    endpoints: dict[tuple[bool, str], list[Trial]] = {}
+    for t in trials:  # an open-loop check deploys an endpoint of its own
+        endpoints.setdefault((t.phase == "open_loop", t.endpoint_key), []).append(t)
     for group in endpoints.values():
         first = group[0]
         memory_gb = first.memory_size / 1024
-        n = sum(t.max_invocations for t in group) + probes
+        if first.phase == "open_loop":
+            # its budget holds the burst starting every instance, then arrivals at the peak
+            n = first.max_invocations
+            span = open_loop_span_s(config.traffic, rate, n - first.max_concurrency)
+            held = latency_s + span + latency_s  # the burst, the arrivals, the last answer
+        else:
+            n = sum(t.max_invocations for t in group) + probes
+            held = config.cold_start_delay + sum(
+                trial_duration_s(t, latency_s, config.invocation_pause) for t in group
+            )
+            held += probes * latency_s
         invocations += n
         gb_s += n * latency_s * memory_gb
         timeout_gb_s += n * INVOCATION_TIMEOUT_S * memory_gb
-        held = config.cold_start_delay + sum(
-            trial_duration_s(t, latency_s, config.invocation_pause) for t in group
-        )
-        held += probes * latency_s
         duration += endpoint_setup_s + held
         provisioned_gb_s += first.provisioned_concurrency * memory_gb * held
     data_usd = invocations * body_bytes / GB * (rates.data_in_per_gb + rates.data_out_per_gb)

@@ -239,3 +239,33 @@ def test_with_traffic_every_monthly_figure_is_at_the_traffics_volume(tmp_path):
     other = given.rerank(monthly_invocations=2_000_000)
     assert other.monthly_invocations == 2_000_000
     assert plain.recommendation.monthly_invocations == 1_000_000
+
+
+def test_the_estimate_counts_the_open_loop_endpoints():
+    from sm_bench_widgets.analysis.traffic import smallest_max_concurrency
+    from sm_bench_widgets.estimate import estimate_benchmark
+
+    options = dict(
+        model_name="m",
+        memory_sizes=[1024, 2048],
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_benchmark_invocations=100,
+    )
+    plain = estimate_benchmark(BenchmarkConfig(**options), latency_ms=200)
+    given = estimate_benchmark(
+        BenchmarkConfig(**options, traffic=Traffic.rates(5, 40)), latency_ms=200
+    )
+    # 40 req/s x 200 ms = 8 Erlangs: MaxConcurrency 18 keeps throttling under 0.1%
+    # (B = 0.094%); the check also runs at 14, the largest below predicted to throttle at
+    # least 1% (B = 1.7%; 15 gives 0.91%)
+    answer = smallest_max_concurrency(40, 200)
+    assert answer == 18
+    checks = [14, answer]
+    assert given.endpoints == plain.endpoints + 2
+    assert given.trials == plain.trials + 2
+    assert given.max_invocations == plain.max_invocations + sum(100 + c for c in checks)
+    # each open-loop trial: its burst, 100 arrivals at 40 req/s (2.5 s), the last answer,
+    # and its endpoint's set-up
+    extra = given.duration_s - plain.duration_s
+    assert extra == pytest.approx(2 * (240 + 0.2 + 2.5 + 0.2))

@@ -38,6 +38,8 @@ def test_a_trace_is_replayed_in_its_shape(tmp_path):
         concurrency_num_clients_multiplier=[1],
         concurrency_benchmark_invocations=80,
         traffic=Traffic.from_counts(per_minute),
+        # the account allows 5 in all: a check planned above it is skipped, and said so
+        account_max_concurrency=5,
     )
     with LocalServerless(time_scale=0.2, seed=7) as emulator:
         options = RunOptions(load_in_worker=False)
@@ -55,6 +57,11 @@ def test_a_trace_is_replayed_in_its_shape(tmp_path):
         assert per_slice.min() < per_slice.max() / 2, per_slice
     answer = result.traffic_answer
     assert any("in your trace's shape" in r for r in answer.evidence)
+    assert (inv.loc[inv["phase"] == "open_loop", "max_concurrency"] <= 5).all()
+    skipped = [e for e in result.errors if e.startswith("open-loop check at MaxConcurrency")]
+    print(answer.sentence(), skipped, sep="\n")
+    assert (answer.max_concurrency > 5) == bool(skipped)
+    assert all("the account allows at most 5 in all (service quota)" in e for e in skipped)
 
 
 def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(

@@ -24,7 +24,9 @@ from sm_bench_widgets.engine.events import PhaseStarted
 from sm_bench_widgets.engine.load_process import job_for, run_closed_loop
 from sm_bench_widgets.engine.openloop import (
     PHASE,
+    TRACE_MINUTE_S,
     OpenLoopStats,
+    busiest_stretch,
     open_loop,
     poisson_offsets,
     trace_replay_offsets,
@@ -34,6 +36,7 @@ from sm_bench_widgets.engine.steps.deploy import deploy_waves
 from sm_bench_widgets.engine.steps.load import end_trial
 from sm_bench_widgets.engine.steps.probe import probe_cold_starts
 from sm_bench_widgets.engine.steps.teardown import release
+from sm_bench_widgets.traffic import Traffic
 
 CHECK_SHARE = 0.01  # the checking trial's predicted throttled share, at least
 SENDERS = 64  # sender threads of an open-loop trial (requests in flight at most)
@@ -72,6 +75,26 @@ def plan_open_loop(ctx: RunContext, memory_size: int) -> tuple[list[Trial], floa
             ctx.time_scale,
         )
         return [], 0.0
+    trials, rate = open_loop_trials(
+        traffic, memory_size, mean_ms, ctx.config.concurrency_benchmark_invocations
+    )
+    most = ctx.deployments.quotas.max_concurrency
+    for t in [t for t in trials if t.max_concurrency > most]:
+        ctx.report(
+            f"open-loop check at MaxConcurrency {t.max_concurrency} skipped: the account "
+            f"allows at most {most} in all (service quota)"
+        )
+    return [t for t in trials if t.max_concurrency <= most], rate
+
+
+def open_loop_trials(
+    traffic: Traffic, memory_size: int, mean_ms: float, invocations: int
+) -> tuple[list[Trial], float]:
+    """The open-loop trials for ``traffic`` at ``memory_size`` when a request takes
+    ``mean_ms`` (service clock), each sending ``invocations`` after its burst, and the
+    peak rate they send: at the MaxConcurrency Erlang-B picks for the peak, and at the
+    largest smaller one predicted to throttle at least ``CHECK_SHARE``. Also what the
+    estimate counts before a run, at its assumed latency."""
     rate = traffic.needs(mean_ms).peak_rps
     if rate <= 0:
         return [], 0.0
@@ -88,12 +111,25 @@ def plan_open_loop(ctx: RunContext, memory_size: int) -> tuple[list[Trial], floa
             max_concurrency=c,
             provisioned_concurrency=0,
             clients=0,
-            max_invocations=ctx.config.concurrency_benchmark_invocations + c,
+            max_invocations=invocations + c,
             endpoint_key=endpoint_key(memory_size, c, 0),
         )
         for c in sorted({answer, *check[-1:]})
     ]
     return trials, rate
+
+
+def open_loop_span_s(traffic: Traffic, rate: float, count: int) -> float:
+    """How long (service-clock seconds) ``count`` open-loop arrivals at the peak ``rate``
+    take, as ``arrivals`` draws them (expected)."""
+    if rate <= 0 or count <= 0:
+        return 0.0
+    if not traffic.per_minute:
+        return count / rate
+    counts = traffic.per_minute
+    scale = rate * TRACE_MINUTE_S / max(counts)
+    first, end = busiest_stretch(counts, count / scale)
+    return (end - first) * TRACE_MINUTE_S
 
 
 def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
