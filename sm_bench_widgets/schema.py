@@ -57,7 +57,7 @@ SUMMARY_COLUMNS = [
     "p95_ci_high",
     "p99_ci_low",
     "p99_ci_high",
-    "throughput_rps",  # ok invocations per second of trial wall time
+    "throughput_rps",  # ok load invocations per second of the load's window (no probe)
     "duration_s",
     "cold_count",
     "stop_reason",  # why the trial stopped: "precision", "dominated", "max_invocations", ...

@@ -154,6 +154,16 @@ def _trial_phase(g: pd.DataFrame) -> str:
     return str(main.iloc[0] if len(main) else phases.iloc[0])
 
 
+def _load_rows(g: pd.DataFrame) -> pd.Series:
+    """The rows of a trial's load: all but its cold-start probe, which may run long before
+    the load starts (a split trial's parts start together only after it), unless the
+    trial is nothing but its probe."""
+    if "phase" not in g:
+        return pd.Series(True, index=g.index)
+    load = g["phase"].astype(str) != "cold_start"
+    return load if load.any() else pd.Series(True, index=g.index)
+
+
 def _summary_row(
     trial_id: object, g: pd.DataFrame, confidence: float, stop_reason: str
 ) -> dict[str, object]:
@@ -167,9 +177,11 @@ def _summary_row(
     p90, p90_lo, p90_hi = percentile_ci(lat, 90, confidence) if lat.size else (math.nan,) * 3
     _, p95_lo, p95_hi = percentile_ci(lat, 95, confidence) if lat.size else (math.nan,) * 3
     _, p99_lo, p99_hi = percentile_ci(lat, 99, confidence) if lat.size else (math.nan,) * 3
-    start = pd.to_numeric(g["start"], errors="coerce")
-    end = pd.to_numeric(g["end"], errors="coerce")
+    load = _load_rows(g)
+    start = pd.to_numeric(g.loc[load, "start"], errors="coerce")
+    end = pd.to_numeric(g.loc[load, "end"], errors="coerce")
     duration = float(end.max() - start.min()) if count else math.nan
+    load_ok = int((ok & load).sum())
     first = g.iloc[0]
     return {
         "trial_id": trial_id,
@@ -199,7 +211,7 @@ def _summary_row(
         "p95_ci_high": p95_hi,
         "p99_ci_low": p99_lo,
         "p99_ci_high": p99_hi,
-        "throughput_rps": ok_count / duration if duration and duration > 0 else math.nan,
+        "throughput_rps": load_ok / duration if duration and duration > 0 else math.nan,
         "duration_s": duration,
         "cold_count": int(cold.sum()),
         "stop_reason": stop_reason,
@@ -213,8 +225,9 @@ def summarize(
 ) -> pd.DataFrame:
     """One row per trial_id with SUMMARY_COLUMNS; latency statistics over ok, warm rows.
 
-    Error rate counts every non-ok outcome over all invocations; throughput is ok
-    invocations per second between the trial's first start and last end. ``stop_reason``
+    Error rate counts every non-ok outcome over all invocations; throughput is ok load
+    invocations per second between the load's first start and last end (``duration_s``),
+    the cold-start probe left out: it is a burst of its own, before the load. ``stop_reason``
     comes from ``stop_reasons`` (trial_id -> reason), else from a ``stop_reason`` column
     (its last non-empty value), else "". The interval level is kept in ``attrs``.
     """

@@ -131,6 +131,11 @@ def test_cold_start_probes_count_in_their_trial_under_its_phase(make_invocations
     assert table.loc["t", "phase"] == "stability" and table.loc["t", "count"] == 3
     assert table.loc["t", "cold_count"] == 1 and table.loc["t", "p50_ms"] == 11.0
     assert table.loc["p", "phase"] == "cold_start"
+    # the probe is not the load: throughput and duration are the load's own (1001.0 to
+    # 1002.012), however long before it the probe ran
+    assert table.loc["t", "duration_s"] == pytest.approx(1.012)
+    assert table.loc["t", "throughput_rps"] == pytest.approx(2 / 1.012)
+    assert table.loc["p", "duration_s"] == pytest.approx(0.8)  # a probe alone: its own
 
 
 def test_precision_reached_on_steady_and_not_on_noisy_or_short_samples():
