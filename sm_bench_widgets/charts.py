@@ -683,6 +683,87 @@ def cold_vs_warm(invocations: pd.DataFrame | None, *, waiting: bool = True) -> a
     return _attach(*_cold_vs_warm(invocations, waiting))
 
 
+# -- throttle check -----------------------------------------------------------------------
+THROTTLE_CHECK_DATASET = "throttle_check"
+"""The throttle chart's dataset: not in ``DATASET_NAMES`` (no live view updates it; it is
+drawn once a traffic-aware run's open-loop trials ended)."""
+
+
+def throttle_check_data(check: pd.DataFrame | None) -> pd.DataFrame:
+    """Rows of ``BenchmarkResult.throttle_check`` with the measured share's 95% interval
+    (1.96 standard errors, clipped to 0..1) and a label per trial, by MaxConcurrency."""
+    columns = [
+        "label",
+        "max_concurrency",
+        "requests",
+        "rate_rps",
+        "predicted_throttle_share",
+        "measured_throttle_share",
+        "low",
+        "high",
+    ]
+    frame = _frame(check, [*columns[1:], "memory_size", "standard_error"])
+    predicted = pd.to_numeric(frame["predicted_throttle_share"], errors="coerce")
+    frame = frame.loc[predicted.notna()]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    measured = pd.to_numeric(frame["measured_throttle_share"], errors="coerce")
+    spread = 1.96 * pd.to_numeric(frame["standard_error"], errors="coerce").fillna(0.0)
+    frame = frame.assign(
+        low=(measured - spread).clip(lower=0.0),
+        high=(measured + spread).clip(upper=1.0),
+        label=[
+            f"{_int_text(m)} MB · MC {_int_text(c)}"
+            for m, c in zip(frame["memory_size"], frame["max_concurrency"], strict=True)
+        ],
+    )
+    return frame[columns].sort_values("max_concurrency").reset_index(drop=True)
+
+
+def _throttle_check_chart(check: pd.DataFrame | None, waiting: bool = True):
+    data = throttle_check_data(check)
+    title = "Throttling at your peak: Erlang-B against the open-loop trials"
+    if data.empty:
+        return _waiting(title, (THROTTLE_CHECK_DATASET,), WIDTH, HEIGHT, _note(waiting))
+    base = alt.Chart(alt.NamedData(name=THROTTLE_CHECK_DATASET))
+    x = alt.X("label:N", title="open-loop trial", sort=alt.SortField("max_concurrency"))
+    share = alt.Axis(format="%")
+    tooltip = [
+        alt.Tooltip("label:N", title="trial"),
+        alt.Tooltip("requests:Q", title="requests"),
+        alt.Tooltip("rate_rps:Q", title="arrivals (req/s)", format=".2f"),
+        alt.Tooltip("predicted_throttle_share:Q", title="Erlang-B", format=".2%"),
+        alt.Tooltip("measured_throttle_share:Q", title="measured", format=".2%"),
+        alt.Tooltip("low:Q", title="measured, 95% from", format=".2%"),
+        alt.Tooltip("high:Q", title="measured, 95% to", format=".2%"),
+    ]
+    interval = base.mark_rule(strokeWidth=2, color="#4c78a8").encode(
+        x=x, y=alt.Y("low:Q", title="throttled share", axis=share), y2="high:Q", tooltip=tooltip
+    )
+    measured = base.mark_point(filled=True, size=80, color="#4c78a8").encode(
+        x=x, y="measured_throttle_share:Q", tooltip=tooltip
+    )
+    predicted = base.mark_tick(thickness=3, size=28, color="#e45756").encode(
+        x=x, y="predicted_throttle_share:Q", tooltip=tooltip
+    )
+    chart = alt.layer(interval, measured, predicted).properties(
+        title=alt.TitleParams(
+            title, subtitle="dot and bar: measured with its 95% interval; red tick: Erlang-B"
+        ),
+        width=WIDTH,
+        height=HEIGHT,
+    )
+    return chart, {THROTTLE_CHECK_DATASET: _records(data)}
+
+
+def throttle_check_chart(check: pd.DataFrame | None, *, waiting: bool = True) -> alt.LayerChart:
+    """Erlang-B's predicted throttle share (tick) beside the measured share and its 95%
+    interval, per open-loop trial (``BenchmarkResult.throttle_check``): the traffic
+    model checked against data. Reads the named dataset ``throttle_check``; with no
+    rows, a note (see ``latency_distribution``)."""
+    return _attach(*_throttle_check_chart(check, waiting))
+
+
 # -- timeline -----------------------------------------------------------------------------
 def timeline_data(
     invocations: pd.DataFrame | None, selected: dict[str, Any] | None = None

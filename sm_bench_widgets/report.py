@@ -76,13 +76,17 @@ def _charts(result: Any) -> list[tuple[str, alt.TopLevelMixin]]:
     invocations = result.invocations
     waiting = result.status == "running"  # an empty chart of an ended run says "no data"
     rec = result.recommendation
-    return [
+    charts = [
         ("latency_distribution", chart_builders.latency_distribution(invocations, waiting=waiting)),
         ("cost_vs_latency", chart_builders.cost_vs_latency(result.costs, rec, waiting=waiting)),
         ("cold_vs_warm", chart_builders.cold_vs_warm(invocations, waiting=waiting)),
         ("concurrency", chart_builders.concurrency_chart(result.concurrency, waiting=waiting)),
         ("timeline", chart_builders.timeline(invocations, waiting=waiting)),
     ]
+    if result.config.traffic is not None:  # the traffic model beside the open-loop trials
+        check = chart_builders.throttle_check_chart(result.throttle_check, waiting=waiting)
+        charts.append(("throttle_check", check))
+    return charts
 
 
 def _chart_context(result: Any, mode: str) -> dict[str, Any]:

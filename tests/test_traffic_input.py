@@ -232,7 +232,11 @@ def test_with_traffic_every_monthly_figure_is_at_the_traffics_volume(tmp_path):
     assert text.endswith(f"a month at {volume:,} invocations")
     assert f"${answer.monthly_cost_usd:,.0f} a month" in rec.headline()
     assert f"{volume:,} invocations" in card_html(rec, given.break_even)
-    assert f"at {volume:,} invocations per month" in render_report(given, charts="svg")
+    report = render_report(given, charts="svg")
+    assert f"at {volume:,} invocations per month" in report
+    # with traffic, the report draws the throttle check (here: no open-loop trial ran)
+    assert 'id="chart-throttle_check"' in report
+    assert 'id="chart-throttle_check"' not in render_report(plain, charts="svg")
     assert "1,000,000" not in text
     # re-ranking keeps the traffic's volume unless another one is asked for
     assert given.rerank().monthly_invocations == volume

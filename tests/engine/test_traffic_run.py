@@ -9,6 +9,7 @@ import pandas as pd
 
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.charts import throttle_check_data
 from sm_bench_widgets.emulator import LocalServerless
 from sm_bench_widgets.engine.openloop import TRACE_MINUTE_S
 from sm_bench_widgets.engine.options import RunOptions
@@ -57,6 +58,8 @@ def test_a_trace_is_replayed_in_its_shape(tmp_path):
         assert per_slice.min() < per_slice.max() / 2, per_slice
     answer = result.traffic_answer
     assert any("in your trace's shape" in r for r in answer.evidence)
+    chart = throttle_check_data(checked)
+    assert len(chart) == len(checked) and (chart["low"] <= chart["high"]).all()
     assert (inv.loc[inv["phase"] == "open_loop", "max_concurrency"] <= 5).all()
     skipped = [e for e in result.errors if e.startswith("open-loop check at MaxConcurrency")]
     print(answer.sentence(), skipped, sep="\n")
