@@ -6,7 +6,7 @@ Scripts and the panel call the same ``estimate_benchmark``. The bounds assume th
 plan the config allows: every trial runs to its configured invocation count, trials run
 one after another, and the concurrency benchmark runs at the largest memory size. With
 traffic given, the open-loop check's endpoints count too, planned at the assumed latency
-(the run plans them at the measured one).
+(the run plans them at the measured one), and the idle-window probe when asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine.idle_probe import idle_gaps
 from sm_bench_widgets.engine.plan import Trial, plan_concurrency, plan_stability
 from sm_bench_widgets.engine.steps.openloop import open_loop_span_s, open_loop_trials
 from sm_bench_widgets.limits import INVOCATION_TIMEOUT_S
@@ -126,10 +127,23 @@ def estimate(
         timeout_gb_s += n * INVOCATION_TIMEOUT_S * memory_gb
         duration += endpoint_setup_s + held
         provisioned_gb_s += first.provisioned_concurrency * memory_gb * held
+    traffic = config.traffic
+    if traffic is not None and traffic.probe_idle_window and config.memory_sizes:
+        # the idle-window probe: one endpoint, idle for each of its gaps in turn
+        gaps = idle_gaps(4 * traffic.idle_window_s)
+        n = len(gaps) + 2
+        memory_gb = max(config.memory_sizes) / 1024
+        invocations += n
+        gb_s += n * latency_s * memory_gb
+        timeout_gb_s += n * INVOCATION_TIMEOUT_S * memory_gb
+        duration += endpoint_setup_s + sum(gaps) + n * latency_s
+        extra_endpoints = 1
+    else:
+        extra_endpoints = 0
     data_usd = invocations * body_bytes / GB * (rates.data_in_per_gb + rates.data_out_per_gb)
     return Estimate(
-        endpoints=len(endpoints),
-        trials=len(trials),
+        endpoints=len(endpoints) + extra_endpoints,
+        trials=len(trials) + extra_endpoints,
         max_invocations=invocations,
         compute_gb_s=gb_s,
         compute_usd=gb_s * rates.compute_per_gb_s,

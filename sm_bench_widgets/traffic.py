@@ -48,7 +48,8 @@ def _positive(name: str, value: Any, allow_zero: bool = True) -> float:
 @dataclass(frozen=True)
 class Traffic:
     """Average and peak load, the throttling the user accepts at the peak, and the
-    idle-reclaim window that decides cold starts (not documented by AWS: give yours)."""
+    idle-reclaim window that decides cold starts (not documented by AWS: give yours, or
+    ``probe_idle_window=True`` to measure it in the run, by idle gaps up to 4 times it)."""
 
     average_rps: float
     peak_rps: float | None = None
@@ -57,6 +58,7 @@ class Traffic:
     idle_window_s: float = DEFAULT_IDLE_WINDOW_S
     per_minute: tuple[float, ...] = ()
     source: str = "rates"
+    probe_idle_window: bool = False
 
     def __post_init__(self) -> None:
         _positive("average_rps", self.average_rps)
@@ -83,6 +85,8 @@ class Traffic:
                 f"{FIELD}.throttle_limit", limit, "a share between 0 and 1, e.g. 0.001 for 0.1%"
             )
         _positive("idle_window_s", self.idle_window_s, allow_zero=False)
+        if not isinstance(self.probe_idle_window, bool):
+            raise ConfigError(f"{FIELD}.probe_idle_window", self.probe_idle_window, "True or False")
         if self.source not in SOURCES:
             raise ConfigError(f"{FIELD}.source", self.source, f"one of {', '.join(SOURCES)}")
         if not all(isinstance(x, int | float) and x >= 0 for x in self.per_minute):

@@ -273,3 +273,24 @@ def test_the_estimate_counts_the_open_loop_endpoints():
     # and its endpoint's set-up
     extra = given.duration_s - plain.duration_s
     assert extra == pytest.approx(2 * (240 + 0.2 + 2.5 + 0.2))
+
+
+def test_the_estimate_counts_the_idle_window_probe():
+    from sm_bench_widgets.estimate import estimate_benchmark
+
+    options = dict(model_name="m", memory_sizes=[1024], include_concurrency_benchmark=False)
+    plain = estimate_benchmark(
+        BenchmarkConfig(**options, traffic=Traffic.rates(1, 3, idle_window_s=150)), latency_ms=100
+    )
+    probed = estimate_benchmark(
+        BenchmarkConfig(
+            **options, traffic=Traffic.rates(1, 3, idle_window_s=150, probe_idle_window=True)
+        ),
+        latency_ms=100,
+    )
+    # gaps 60, 120, 240, 480 and 960 s (to 4 x 150 s); a cold start and a warm reference first
+    assert probed.endpoints == plain.endpoints + 1
+    assert probed.max_invocations == plain.max_invocations + 7
+    assert probed.duration_s - plain.duration_s == pytest.approx(240 + 1860 + 7 * 0.1)
+    with pytest.raises(ConfigError, match="traffic.probe_idle_window"):
+        Traffic.rates(1, 3, probe_idle_window="yes")

@@ -20,6 +20,7 @@ Everything here is a pure function of numbers and DataFrames.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -498,6 +499,26 @@ def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> p
     return pd.DataFrame(rows, columns=columns)
 
 
+def measured_idle_window(invocations: pd.DataFrame | None) -> tuple[float, float | None] | None:
+    """(longest idle gap after which the instance was warm, first after which it was cold
+    or None) from the idle-window probe's rows (``phase="idle_probe"``); None without them.
+    A gap is the time from one answer to the next request."""
+    if invocations is None or invocations.empty or "phase" not in invocations:
+        return None
+    rows = invocations[invocations["phase"] == "idle_probe"]
+    if len(rows) < 3:
+        return None
+    rows = rows.sort_values("start")
+    gaps = rows["start"].to_numpy()[1:] - rows["end"].to_numpy()[:-1]
+    ok = (rows["outcome"] == "ok").to_numpy()[1:]
+    cold = rows["cold"].astype(bool).to_numpy()[1:]
+    warm = [float(g) for g, o, c in zip(gaps[1:], ok[1:], cold[1:], strict=True) if o and not c]
+    first_cold = [float(g) for g, c in zip(gaps[1:], cold[1:], strict=True) if c]
+    if not warm and not first_cold:
+        return None
+    return (max(warm) if warm else 0.0), (first_cold[0] if first_cold else None)
+
+
 def _on_demand(frame: pd.DataFrame, memory_size: int) -> pd.DataFrame:
     if frame is None or frame.empty:
         return frame
@@ -538,6 +559,13 @@ def answer_from_frames(
         return None
     if callable(needs):
         needs = needs(float(warm.mean()))
+    probed = measured_idle_window(invocations)
+    if probed is not None:
+        # the longest idle time measured to keep an instance warm: the cautious window
+        # (half the first gap found cold when even the shortest found it cold)
+        low, high = probed
+        window = low if low > 0 else (high / 2 if high else needs.idle_window_s)
+        needs = dataclasses.replace(needs, idle_window_s=window)
     cold = _on_demand(cold_starts, memory_size)
     penalty = math.nan
     if cold is not None and len(cold):
@@ -562,6 +590,15 @@ def answer_from_frames(
         sla_percentile=sla_percentile or 99,
         instance_type=instance_type,
     )
+    if answer is not None and probed is not None:
+        low, high = probed
+        after = f"cold after {high:.0f} s" if high is not None else "never found cold"
+        answer.evidence.insert(
+            1,
+            f"Idle-reclaim window measured by the idle probe: an instance idle {low:.0f} s "
+            f"was still warm, {after}; the cold-start estimate uses "
+            f"{needs.idle_window_s:g} s.",
+        )
     if answer is not None and not math.isfinite(penalty):
         answer.evidence.append(
             f"No cold start was measured at {memory_size} MB: cold starts count as free."

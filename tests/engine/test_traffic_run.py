@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.api import run_benchmark
@@ -147,3 +148,33 @@ def _traffic_aware_run(emulator, tmp_path):
     assert again.config.traffic == config.traffic
     assert again.recommendation.headline() == rec.headline()
     assert isinstance(again.throttle_check, pd.DataFrame)
+
+
+def test_the_idle_window_probe_measures_how_long_an_idle_instance_stays_warm(tmp_path):
+    # the emulator reclaims an instance idle 300 s; the probe's gaps double from 60 s up to
+    # 4 x the 150 s given: warm after 240 s, cold after 480 s
+    config = small_config(
+        tmp_path,
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=20,
+        traffic=Traffic.rates(1, 3, idle_window_s=150, probe_idle_window=True),
+    )
+    with LocalServerless(time_scale=0.01, idle_timeout=300, seed=3) as emulator:
+        result = run_benchmark(config, emulator.target(), progress=False)
+    inv = result.invocations
+    probe = inv[inv["phase"] == "idle_probe"].sort_values("start")
+    assert len(probe) == 6  # cold start, warm reference, gaps 60, 120, 240, 480
+    assert probe["cold"].tolist() == [True, False, False, False, False, True]
+    warm, cold = model.measured_idle_window(inv)
+    assert 240 <= warm < 300 <= 480 <= cold < 540
+    answer = result.traffic_answer
+    assert any(r.startswith("Idle-reclaim window measured") for r in answer.evidence)
+    # the cold-start estimate uses the measured window, not the 150 s given
+    mean_ms = answer.options["mean_service_ms"].iloc[0]
+    expected = model.cold_share(1.0, mean_ms, answer.max_concurrency, warm)
+    assert answer.options.set_index("provisioned_concurrency").loc[0, "cold_share"] == (
+        pytest.approx(expected)
+    )

@@ -21,6 +21,8 @@ import numpy as np
 from sm_bench_widgets.analysis import traffic as model
 from sm_bench_widgets.engine.context import RunContext
 from sm_bench_widgets.engine.events import PhaseStarted
+from sm_bench_widgets.engine.idle_probe import PHASE as IDLE_PHASE
+from sm_bench_widgets.engine.idle_probe import idle_gaps, probe_idle_window
 from sm_bench_widgets.engine.load_process import job_for, run_closed_loop
 from sm_bench_widgets.engine.openloop import (
     PHASE,
@@ -133,10 +135,18 @@ def open_loop_span_s(traffic: Traffic, rate: float, count: int) -> float:
 
 
 def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
-    """Plan, deploy and run the open-loop trials at ``memory_size`` (one endpoint each)."""
+    """Plan, deploy and run the open-loop trials at ``memory_size`` (one endpoint each),
+    then the idle-window probe when the traffic asks for it."""
     trials, rate = plan_open_loop(ctx, memory_size)
-    if not trials:
-        return
+    if trials:
+        run_open_loop(ctx, trials, rate)
+    traffic = ctx.config.traffic
+    if traffic is not None and traffic.probe_idle_window and not ctx.stop_event.is_set():
+        idle_window_phase(ctx, memory_size)
+
+
+def run_open_loop(ctx: RunContext, trials: list[Trial], rate: float) -> None:
+    """Deploy the open-loop trials in waves and run each at ``rate``."""
     ctx.plan(trials)
     ctx.publish(
         PhaseStarted(
@@ -154,6 +164,43 @@ def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
                 release(ctx, d.name, [trial])
                 continue
             ctx.guarded([trial], open_loop_trial, ctx, trial, d.name, rate)
+
+
+def idle_window_phase(ctx: RunContext, memory_size: int) -> None:
+    """Measure the idle-reclaim window at ``memory_size`` on an endpoint of its own
+    (``idle_probe``): gaps doubling from a minute up to 4 times the window given."""
+    gaps = idle_gaps(4 * ctx.config.traffic.idle_window_s)
+    trial = Trial(
+        trial_id=f"idle-m{memory_size}",
+        phase=IDLE_PHASE,
+        memory_size=memory_size,
+        max_concurrency=1,
+        provisioned_concurrency=0,
+        clients=1,
+        max_invocations=len(gaps) + 2,
+        endpoint_key=endpoint_key(memory_size, 1, 0),
+    )
+    ctx.plan([trial])
+    ctx.publish(PhaseStarted(phase=IDLE_PHASE, trials=1, max_invocations=trial.max_invocations))
+    for _, deployed in deploy_waves(ctx, [trial]):
+        d = deployed[trial.endpoint_key]
+        if d.ok:
+            ctx.guarded([trial], idle_window_trial, ctx, trial, d.name, gaps)
+
+
+def idle_window_trial(ctx: RunContext, trial: Trial, endpoint: str, gaps: list[float]) -> None:
+    """Invoke after each idle gap until one finds the instance reclaimed."""
+    try:
+        state = ctx.new_state(trial)
+        invoker = ctx.invoker(trial, endpoint)
+        ctx.trial_started(trial, endpoint)
+        warm, cold = probe_idle_window(
+            invoker, gaps, ctx.row_sink(state), ctx.stop_event, ctx.time_scale or 1.0
+        )
+        log.info("idle-reclaim window: warm after %g s, cold after %s s", warm, cold)
+        end_trial(ctx, trial, state.final_reason())
+    finally:
+        release(ctx, endpoint, [trial])
 
 
 def arrivals(ctx: RunContext, rate: float, count: int) -> np.ndarray:
