@@ -36,6 +36,7 @@ def run_as_sagemaker_job(
     network_config: Any = None,
     max_runtime_in_seconds: int | None = None,
     image_uri: str | None = None,
+    clients_per_host: int | None = None,
     target: Target | None = None,
     **benchmark_options: Any,
 ) -> ProcessingJobHandle:
@@ -44,7 +45,9 @@ def run_as_sagemaker_job(
     ``role``: the job's IAM role ARN (None: SageMaker Studio's execution role).
     ``s3_output_path``: where the job's code, inputs and results go (None: the SageMaker
     default bucket). ``wait``: block until the job ends. ``network_config``:
-    ``{"subnets": [...], "security_group_ids": [...]}``. Every check (options, payload
+    ``{"subnets": [...], "security_group_ids": [...]}``. ``clients_per_host`` (1 to 200):
+    the clients one host drives, above which a concurrency trial is split over the
+    ``instance_count`` hosts (None: measured by the first host). Every check (options, payload
     file, model) happens before anything is uploaded or created, raising ``ConfigError``
     naming the field.
     """
@@ -61,6 +64,7 @@ def run_as_sagemaker_job(
         network_config=network_config,
         max_runtime_in_seconds=max_runtime_in_seconds,
         image_uri=image_uri,
+        clients_per_host=clients_per_host,
     )
     config = BenchmarkConfig.from_dict(
         {

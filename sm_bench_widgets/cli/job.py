@@ -1,9 +1,9 @@
 """``sm-bench job start|status|logs|stop|result``: a benchmark as a SageMaker Processing job.
 
 ``job start`` takes the ``run`` command's benchmark options plus the job's own (role, S3
-output, instance, KMS keys, VPC, tags, runtime) and prints the job's name; the other
-commands take that name and read everything else from the job and S3, so they work from
-any shell that reaches the same account.
+output, instance, KMS keys, VPC, tags, runtime, clients per host) and prints the job's
+name; the other commands take that name and read everything else from the job and S3, so
+they work from any shell that reaches the same account.
 """
 
 from __future__ import annotations
@@ -91,6 +91,13 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         "--max-runtime", type=int, default=None, help="MaxRuntimeInSeconds (AWS: 24 h)"
     )
     group.add_argument("--image-uri", default=None, help="container image (default: stock)")
+    group.add_argument(
+        "--clients-per-host",
+        type=int,
+        default=None,
+        help="clients one host drives (1-200); bigger concurrency trials are split over "
+        "the job's hosts (default: measured by the first host)",
+    )
     group.add_argument("--cache-dir", default=None, help="where results are mirrored locally")
     group.add_argument("--wait", action="store_true", help="wait for the job and print its result")
 
@@ -120,6 +127,7 @@ def job_options_from_args(args: argparse.Namespace) -> Any:
         network_config=network,
         max_runtime_in_seconds=args.max_runtime,
         image_uri=args.image_uri,
+        clients_per_host=args.clients_per_host,
     )
 
 

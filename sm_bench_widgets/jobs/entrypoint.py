@@ -32,6 +32,7 @@ from typing import Any
 
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.jobs.host import Host, this_host
+from sm_bench_widgets.jobs.options import check_clients_per_host
 from sm_bench_widgets.jobs.peers import FolderPeers, S3Peers
 
 CONFIG_FILE = "config.json"
@@ -150,8 +151,7 @@ def start(
         else:
             folder = run_directory(config.result_save_path, run_id)
             peers = FolderPeers(folder, host.name, list(host.hosts))
-        if clients_per_host is not None and clients_per_host < 1:
-            raise ConfigError("clients_per_host", clients_per_host, "a positive integer")
+        check_clients_per_host(clients_per_host)
         index = host.hosts.index(host.name)
         share = HostShare(host.name, index, host.count, peers, host.hosts, clients_per_host)
     run = Orchestrator(config, target, options, sampler, run_id=run_id, host=share)

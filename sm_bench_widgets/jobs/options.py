@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sm_bench_widgets.config import ConfigError
-from sm_bench_widgets.limits import PROCESSING_INSTANCE_COUNT_RANGE, PROCESSING_MAX_RUNTIME_RANGE
+from sm_bench_widgets.limits import (
+    MAX_CONCURRENCY_RANGE,
+    PROCESSING_INSTANCE_COUNT_RANGE,
+    PROCESSING_MAX_RUNTIME_RANGE,
+)
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 
@@ -28,6 +32,8 @@ S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 MAX_TAGS = 50  # per resource, ours included
 MAX_SUBNETS = 16
 MAX_SECURITY_GROUPS = 5
+# clients one host drives: at most the most an endpoint serves at once (MaxConcurrency)
+CLIENTS_PER_HOST_RANGE = (1, MAX_CONCURRENCY_RANGE[1])
 
 
 @dataclass
@@ -41,7 +47,7 @@ class JobOptions:
     ``clients_per_host``: the clients one host drives faithfully; a concurrency trial with
     more is split over up to ``instance_count`` hosts in one time window. None (the
     default): the first host measures it (``engine.load_check.load_capacity`` at the
-    stability requests' latency). Set it to split smaller trials, e.g. in a test.
+    stability requests' latency). Set it (1 to 200) to split smaller trials, e.g. in a test.
     """
 
     role: str | None = None
@@ -89,13 +95,7 @@ class JobOptions:
             raise ConfigError(
                 "max_runtime_in_seconds", runtime, f"an integer from {low} to {high} (9 days)"
             )
-        per_host = self.clients_per_host
-        if per_host is not None and not (
-            isinstance(per_host, int) and not isinstance(per_host, bool) and per_host >= 1
-        ):
-            raise ConfigError(
-                "clients_per_host", per_host, "a positive integer, or None to measure it"
-            )
+        check_clients_per_host(self.clients_per_host)
         if self.image_uri is not None and not (
             isinstance(self.image_uri, str)
             and self.image_uri
@@ -107,6 +107,19 @@ class JobOptions:
     def tag_list(self) -> list[dict[str, str]]:
         """The user's tags as ``[{"Key", "Value"}]``."""
         return list(self._normal_tags)
+
+
+def check_clients_per_host(per_host: Any) -> None:
+    """``clients_per_host`` is None (measured) or a whole number in range; ``ConfigError``."""
+    low, high = CLIENTS_PER_HOST_RANGE
+    if per_host is not None and not (
+        isinstance(per_host, int) and not isinstance(per_host, bool) and low <= per_host <= high
+    ):
+        raise ConfigError(
+            "clients_per_host",
+            per_host,
+            f"an integer from {low} to {high}, or None to measure it on the first host",
+        )
 
 
 def _check_instance_count(count: Any) -> None:

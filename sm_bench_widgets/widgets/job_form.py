@@ -1,4 +1,5 @@
-"""The Processing-job options of the panel: role, instances, S3 output and the job's cost.
+"""The Processing-job options of the panel: role, instances, S3 output, the clients one host
+drives (blank: measured) and the job's cost.
 
 Each input is checked against ``JobOptions`` on its own, so every bad value is flagged next
 to its field (the error names the field) before anything is uploaded or created. Defaults:
@@ -33,7 +34,8 @@ SDK_FIELD = "sdk"
 EMULATOR_ROLE = "arn:aws:iam::{account}:role/sm-bench-job"
 EMULATOR_OUTPUT = "s3://sm-bench-widgets-{account}/jobs"
 AWS_OUTPUT_HINT = "blank: the SageMaker default bucket (s3://sagemaker-<region>-<account>/...)"
-FIELDS = ("role", "instance_type", "instance_count", "s3_output_path")
+PER_HOST_HINT = "blank: measured by the first host"
+FIELDS = ("role", "instance_type", "instance_count", "s3_output_path", "clients_per_host")
 
 
 def sdk_installed() -> bool:
@@ -86,7 +88,7 @@ class _JobField:
 
 
 class JobForm:
-    """Role ARN, instance type and count, S3 output and the job's cost estimate."""
+    """Role ARN, instance type and count, S3 output, clients per host and the job's cost."""
 
     def __init__(self) -> None:
         self.role = _JobField(
@@ -120,9 +122,22 @@ class JobForm:
             w.Text(layout=w.Layout(width="420px"), placeholder=AWS_OUTPUT_HINT),
             "Where the job's code, inputs and streamed results go",
         )
+        self.clients_per_host = _JobField(
+            "clients_per_host",
+            "Clients per host",
+            w.Text(layout=w.Layout(width="260px"), placeholder=PER_HOST_HINT),
+            "With more than one instance: a concurrency trial with more clients than one "
+            "host drives (1 to 200) is split over the hosts in one time window",
+        )
         self.fields = {
             f.name: f
-            for f in (self.role, self.instance_type, self.instance_count, self.s3_output_path)
+            for f in (
+                self.role,
+                self.instance_type,
+                self.instance_count,
+                self.s3_output_path,
+                self.clients_per_host,
+            )
         }
         self.sdk_flag = w.HTML()
         self.cost_html = w.HTML()
@@ -179,11 +194,9 @@ class JobForm:
             "s3_output_path": self.s3_output_path.widget.value.strip() or None,
         }
         errors: dict[str, ConfigError] = {}
-        count_text = self.instance_count.widget.value.strip()
-        try:
-            values["instance_count"] = int(count_text)
-        except ValueError:
-            values["instance_count"] = count_text
+        values["instance_count"] = _whole(self.instance_count.widget.value)
+        per_host = self.clients_per_host.widget.value.strip()
+        values["clients_per_host"] = _whole(per_host) if per_host else None  # blank: measured
         for name, value in values.items():
             try:
                 JobOptions(**{name: value})
@@ -246,6 +259,15 @@ class JobForm:
         """Lock or unlock the inputs."""
         for field in self.fields.values():
             field.widget.disabled = disabled
+
+
+def _whole(text: str) -> int | str:
+    """``text`` as a whole number, or the text itself (stripped) for the check to name."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _account(target: Any) -> str:

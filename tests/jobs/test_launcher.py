@@ -10,6 +10,7 @@ import pytest
 
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.aws.endpoints import TOOL_TAG_KEY, TOOL_TAG_VALUE
+from sm_bench_widgets.cli import main
 from sm_bench_widgets.config import BenchmarkConfig, ConfigError
 from sm_bench_widgets.jobs import sdk
 from sm_bench_widgets.jobs.options import JobOptions
@@ -169,6 +170,44 @@ def test_defaults_take_the_sdk_default_bucket_and_a_small_general_purpose_instan
     handle.stop()
 
 
+def test_every_way_to_launch_takes_the_clients_one_host_drives(
+    target, payload_file, emulator, capsys
+):
+    sent = captured_requests(target)
+    small = dict(memory_sizes=[2048], stability_benchmark_invocations=10)
+    handle = run_as_sagemaker_job(
+        ROLE, "demo-nlp", payload_file, instance_count=2, clients_per_host=4, target=target, **small
+    )
+    handle.stop()
+    config = BenchmarkConfig(
+        model_name="demo-nlp", invoke_args_examples_file=str(payload_file), **small
+    )
+    job = JobOptions(role=ROLE, instance_count=2, clients_per_host=200)
+    start_benchmark(config, target, launch="processing-job", job=job).stop()
+    measured = start_benchmark(
+        config, target, launch="processing-job", job=JobOptions(role=ROLE, instance_count=2)
+    )
+    measured.stop()
+    per_host = [r["AppSpecification"]["ContainerArguments"] for r in sent]
+    assert [a[a.index("--clients-per-host") + 1] for a in per_host[:2]] == ["4", "200"]
+    assert "--clients-per-host" not in per_host[2]  # None: the first host measures it
+
+    at = ["--endpoint-url", emulator.endpoint_url, "--emulated"]
+    start = ["job", "start", "demo-nlp", str(payload_file), "--role", ROLE, *at]
+    start += ["--memory-sizes", "2048", "--job-instance-count", "2"]
+    capsys.readouterr()
+    assert main([*start, "--clients-per-host", "6"]) == 0
+    name = capsys.readouterr().out.strip().splitlines()[-1]
+    sagemaker = target.client("sagemaker")
+    arguments = sagemaker.describe_processing_job(ProcessingJobName=name)["AppSpecification"]
+    assert arguments["ContainerArguments"][-2:] == ["--clients-per-host", "6"]
+    sagemaker.stop_processing_job(ProcessingJobName=name)
+    before = job_names(target)
+    assert main([*start, "--clients-per-host", "0"]) == 2
+    assert "clients_per_host" in capsys.readouterr().err
+    assert job_names(target) == before
+
+
 BAD_OPTIONS = [
     ("role", {"role": "bench-role"}),
     ("role", {"role": "arn:aws:iam::12345:role/x"}),
@@ -190,6 +229,10 @@ BAD_OPTIONS = [
     ("max_runtime_in_seconds", {"max_runtime_in_seconds": 0}),
     ("max_runtime_in_seconds", {"max_runtime_in_seconds": 777601}),
     ("image_uri", {"image_uri": "an image"}),
+    ("clients_per_host", {"clients_per_host": 0}),
+    ("clients_per_host", {"clients_per_host": 201}),
+    ("clients_per_host", {"clients_per_host": "4"}),
+    ("clients_per_host", {"clients_per_host": True}),
 ]
 
 

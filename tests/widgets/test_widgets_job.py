@@ -71,6 +71,9 @@ def test_the_job_form_flags_each_bad_value_before_anything_is_created(
         ("instance_count", "two"),
         ("instance_count", "101"),
         ("s3_output_path", "http://bucket/prefix"),
+        ("clients_per_host", "0"),
+        ("clients_per_host", "201"),
+        ("clients_per_host", "many"),
     ]
     for name, bad in bad_values:
         field = form.fields[name]
@@ -79,12 +82,18 @@ def test_the_job_form_flags_each_bad_value_before_anything_is_created(
         assert panel.run_button.disabled, name
         assert name in field.flag_html.value, (name, field.flag_html.value)
         others = [f.flag_html.value for n, f in form.fields.items() if n != name]
-        assert others == ["", "", ""], (name, others)
+        assert others == ["", "", "", ""], (name, others)
         with pytest.raises(ConfigError) as caught:
             panel.start()
         assert caught.value.field == name
         field.widget.value = good
         assert not panel.run_button.disabled and field.flag_html.value == ""
+
+    # clients per host: blank for the first host to measure it, else the number typed
+    assert form.options(emulated=True)[0].clients_per_host is None
+    form.clients_per_host.widget.value = " 8 "
+    assert form.options(emulated=True)[0].clients_per_host == 8
+    form.clients_per_host.widget.value = ""
 
     form.instance_type.widget.value = "ml.m5.24xlarge"  # allowed, but not in the price table
     assert not panel.run_button.disabled
