@@ -48,9 +48,12 @@ def test_a_run_at_time_scale_0_1_and_one_in_real_time_agree(tmp_path):
     a = fast.costs.set_index(["memory_size", "max_concurrency"])["cost_per_1m_usd"]
     b = real.costs.set_index(["memory_size", "max_concurrency"])["cost_per_1m_usd"]
     assert a.to_numpy() == pytest.approx(b.to_numpy(), rel=0.1)
-    # throughput, from the rows' start and end, is the service's too
+    # throughput, from the rows' start and end, is the service's too, not the wall clock's
+    # (10x at scale 0.1). The client's own gaps between requests are wall time, stretched
+    # 10x on that clock, so the fast run's is lower by them (a third of a 115 ms latency
+    # at 4 ms gaps, more on a loaded machine)
     ta, tb = (r.concurrency["throughput_rps"].iloc[0] for r in (fast, real))
-    assert ta == pytest.approx(tb, rel=0.2)
+    assert tb / 3 < ta <= tb * 1.2, (ta, tb)
     assert fast.recommendation.memory_size == real.recommendation.memory_size
     # the time scale is kept with the run and read back, with where its clock started
     assert BenchmarkResult.load(fast.run_dir).time_scale == 0.1
