@@ -57,8 +57,10 @@ SUMMARY_COLUMNS = [
     "p95_ci_high",
     "p99_ci_low",
     "p99_ci_high",
-    "throughput_rps",  # ok load invocations per second of the load's window (no probe)
-    "duration_s",
+    "throughput_rps",  # steady state: ok load invocations/s once no instance is cold
+    "throughput_all_rps",  # ok load invocations/s over the whole load (no probe)
+    "throughput_window_s",  # the window throughput_rps is over (duration_s if no ramp)
+    "duration_s",  # the load's window: its first start to its last end
     "cold_count",
     "stop_reason",  # why the trial stopped: "precision", "dominated", "max_invocations", ...
 ]

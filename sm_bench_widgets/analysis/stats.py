@@ -164,6 +164,37 @@ def _load_rows(g: pd.DataFrame) -> pd.Series:
     return load if load.any() else pd.Series(True, index=g.index)
 
 
+# The warm window stands for the trial only with this many ok completions in it, at least
+# STEADY_OK_PER_SLOT for each request the endpoint serves at once (min(clients, MaxConcurrency)).
+STEADY_MIN_OK = 10
+STEADY_OK_PER_SLOT = 2
+
+
+def _steady_window(
+    g: pd.DataFrame, load: pd.Series, ok: pd.Series, cold: pd.Series
+) -> tuple[float, int]:
+    """The load's steady-state window (its length, the ok completions in it).
+
+    It runs from the end of the load's last cold invocation to its last end: before that,
+    clients wait on instances still starting (demo-nlp: 7 s each), which says nothing of
+    what warm instances serve. Without cold load invocations it is the whole load window.
+    Completions are counted by their end, so requests in flight when it opens count.
+    """
+    start = pd.to_numeric(g.loc[load, "start"], errors="coerce")
+    end = pd.to_numeric(g["end"], errors="coerce")
+    ramp = load & cold
+    opens = float(end[ramp].max()) if ramp.any() else float(start.min())
+    done = int((load & ok & (end > opens)).sum()) if ramp.any() else int((load & ok).sum())
+    return float(end[load].max()) - opens, done
+
+
+def _slots(first: pd.Series) -> int:
+    """Requests the endpoint serves at once: min(clients, MaxConcurrency), 1 if unknown."""
+    given = [first.get("clients"), first.get("max_concurrency")]
+    known = [float(v) for v in pd.to_numeric(pd.Series(given), errors="coerce") if v > 0]
+    return int(min(known)) if known else 1
+
+
 def _summary_row(
     trial_id: object, g: pd.DataFrame, confidence: float, stop_reason: str
 ) -> dict[str, object]:
@@ -182,6 +213,12 @@ def _summary_row(
     end = pd.to_numeric(g.loc[load, "end"], errors="coerce")
     duration = float(end.max() - start.min()) if count else math.nan
     load_ok = int((ok & load).sum())
+    all_in = load_ok / duration if duration and duration > 0 else math.nan
+    window, done = _steady_window(g, load, ok, cold) if count else (math.nan, 0)
+    needed = max(STEADY_MIN_OK, STEADY_OK_PER_SLOT * _slots(g.iloc[0]))
+    steady = window > 0 and done >= needed
+    if not steady:
+        window = duration
     first = g.iloc[0]
     return {
         "trial_id": trial_id,
@@ -211,7 +248,9 @@ def _summary_row(
         "p95_ci_high": p95_hi,
         "p99_ci_low": p99_lo,
         "p99_ci_high": p99_hi,
-        "throughput_rps": load_ok / duration if duration and duration > 0 else math.nan,
+        "throughput_rps": done / window if steady else all_in,
+        "throughput_all_rps": all_in,
+        "throughput_window_s": window,
         "duration_s": duration,
         "cold_count": int(cold.sum()),
         "stop_reason": stop_reason,
@@ -225,9 +264,13 @@ def summarize(
 ) -> pd.DataFrame:
     """One row per trial_id with SUMMARY_COLUMNS; latency statistics over ok, warm rows.
 
-    Error rate counts every non-ok outcome over all invocations; throughput is ok load
-    invocations per second between the load's first start and last end (``duration_s``),
-    the cold-start probe left out: it is a burst of its own, before the load. ``stop_reason``
+    Error rate counts every non-ok outcome over all invocations. Throughput is steady-state:
+    ok load invocations per second that end in the load's warm window (from its last cold
+    invocation's end to its last end, ``throughput_window_s``), or, when that window holds
+    fewer than max(STEADY_MIN_OK, STEADY_OK_PER_SLOT x min(clients, MaxConcurrency)) of them,
+    over the whole load, as ``throughput_all_rps`` always is: ok load invocations per second
+    between the load's first start and last end (``duration_s``). The cold-start probe is
+    left out of both: it is a burst of its own, before the load. ``stop_reason``
     comes from ``stop_reasons`` (trial_id -> reason), else from a ``stop_reason`` column
     (its last non-empty value), else "". The interval level is kept in ``attrs``.
     """

@@ -15,6 +15,7 @@ from sm_bench_widgets.analysis.stats import (
     summarize,
 )
 from sm_bench_widgets.schema import SUMMARY_COLUMNS
+from tests.rows import invocation_frame, invocation_row
 
 
 def test_median_interval_matches_published_order_statistic_table():
@@ -136,6 +137,64 @@ def test_cold_start_probes_count_in_their_trial_under_its_phase(make_invocations
     assert table.loc["t", "duration_s"] == pytest.approx(1.012)
     assert table.loc["t", "throughput_rps"] == pytest.approx(2 / 1.012)
     assert table.loc["p", "duration_s"] == pytest.approx(0.8)  # a probe alone: its own
+
+
+def _closed_loop(cold_ms: dict[int, int], client_start_ms: dict[int, int]) -> pd.DataFrame:
+    """Trial "c" (MaxConcurrency 4, 4 clients) after a 7 s probe at 1000.0: each client
+    sends back-to-back 200 ms requests from its start (1007.0 unless ``client_start_ms``
+    says, in ms since 1000.0), the first one cold for ``cold_ms[client]`` when given,
+    until the load stops sending at 1017.0."""
+    shared = dict(phase="concurrency", max_concurrency=4, clients=4)
+    rows = [invocation_row("c", 7000.0, start=1000.0, cold=True, **shared)]
+    rows[0]["phase"] = "cold_start"
+    for client in range(4):
+        t = client_start_ms.get(client, 7000)  # integer ms: no drift in the counts
+        if client in cold_ms:
+            cold = invocation_row(
+                "c", cold_ms[client], start=1000 + t / 1000, cold=True, client_id=client, **shared
+            )
+            rows.append(cold)
+            t += cold_ms[client]
+        while t < 17000:
+            rows.append(
+                invocation_row("c", 200.0, start=1000 + t / 1000, client_id=client, **shared)
+            )
+            t += 200
+    return invocation_frame(rows)
+
+
+def test_throughput_is_the_warm_window_after_the_load_s_cold_starts():
+    # the probe warmed one instance; clients 1-3 each wait 7 s on one starting (1007-1014)
+    rows = _closed_loop({1: 7000, 2: 7000, 3: 7000}, {0: 7100})
+    row = summarize(rows).iloc[0]
+    # whole load: 50 + 3 x 16 ok from 1007.0 to 1017.1, the cold starts weighing on it
+    assert row["duration_s"] == pytest.approx(10.1)
+    assert row["throughput_all_rps"] == pytest.approx(98 / 10.1)
+    # warm window 1014.0 (the last cold end) to 1017.1: client 0 completes 16, the others
+    # 15 each: about 4 clients / 200 ms
+    assert row["throughput_window_s"] == pytest.approx(3.1)
+    assert row["throughput_rps"] == pytest.approx(61 / 3.1)
+    assert row["throughput_rps"] == pytest.approx(4 / 0.2, rel=0.05)
+    assert row["cold_count"] == 4 and row["p50_ms"] == pytest.approx(200.0)
+
+
+def test_throughput_without_cold_starts_in_the_load_is_the_whole_load_s():
+    rows = _closed_loop({}, {})
+    row = summarize(rows).iloc[0]
+    assert row["duration_s"] == pytest.approx(10.0)  # 1007.0 to 1017.0
+    assert row["throughput_rps"] == pytest.approx(4 * 50 / 10.0)
+    assert row["throughput_all_rps"] == row["throughput_rps"]
+    assert row["throughput_window_s"] == row["duration_s"]
+
+
+def test_a_warm_window_too_short_falls_back_to_the_whole_load():
+    # the cold starts end at 1016.6: 3 + 3 x 2 = 9 completions after, fewer than
+    # max(STEADY_MIN_OK, STEADY_OK_PER_SLOT x 4) = 10
+    rows = _closed_loop({1: 9600, 2: 9600, 3: 9600}, {0: 7100})
+    row = summarize(rows).iloc[0]
+    assert row["throughput_rps"] == row["throughput_all_rps"]
+    assert row["throughput_rps"] == pytest.approx((50 + 3 * 3) / 10.1)
+    assert row["throughput_window_s"] == row["duration_s"]
 
 
 def test_precision_reached_on_steady_and_not_on_noisy_or_short_samples():

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sm_bench_widgets.api import run_benchmark, start_benchmark
-from sm_bench_widgets.emulator import ModelProfile
+from sm_bench_widgets.emulator import LocalServerless, ModelProfile
 from sm_bench_widgets.engine.events import PhaseStarted, TrialStarted
 
 from .helpers import small_config
+
+# a 6 s cold start against 200 ms of compute: the ramp is most of a short trial's load
+LONG_COLD = ModelProfile(
+    base_ms_at_1vcpu=200, cold_start_ms=6000, sigma=0.05, cold_start_sigma=0.05, footprint_mb=300
+)
 
 # 3 s cold start (30 ms real at the test time scale) against ~200 ms of compute
 COLD = ModelProfile(
@@ -98,3 +105,39 @@ def test_cold_start_delay_waits_before_the_first_invocation(emulator_target, tmp
     first = result.invocations["start"].min()
     assert first - created >= 1.0
     assert bool(result.invocations.sort_values("start").iloc[0]["cold"])
+
+
+def test_throughput_of_a_trial_that_meets_cold_instances_is_its_warm_figure(tmp_path):
+    # At time scale 0.2 (not the tests' 0.01) a client's own gap between requests, real
+    # time, stays small beside 200 ms on the service's clock.
+    with LocalServerless(time_scale=0.2, seed=5) as emulator:
+        model = emulator.register_profile_model("engine-cold-ramp", LONG_COLD)
+        config = small_config(
+            tmp_path,
+            model_name=model,
+            stability_benchmark_invocations=5,
+            include_concurrency_benchmark=True,
+            concurrency_benchmark_max_conc=[4],
+            concurrency_num_clients_multiplier=[1],
+            concurrency_benchmark_invocations=120,
+            adaptive=False,
+        )
+        result = run_benchmark(config, emulator.target(), progress=False)
+    inv = result.invocations
+    trial = "concurrency-m2048-c4-n4"
+    load = inv[(inv["trial_id"] == trial) & (inv["phase"] == "concurrency")]
+    # one probe warmed one instance: the other three clients waited on cold starts
+    assert int(load["cold"].sum()) == 3
+    warm = load[(load["outcome"] == "ok") & ~load["cold"]].sort_values("start")
+    # each client's warm cycle (latency and its own gap): 4 clients make 4 / cycle a second
+    cycle = warm.groupby("client_id")["start"].diff().dropna().mean()
+    ideal = 4 / cycle
+    row = result.concurrency.set_index("trial_id").loc[trial]
+    figures = (
+        f"steady {row['throughput_rps']:.2f}/s, all-in {row['throughput_all_rps']:.2f}/s, "
+        f"4 / cycle {ideal:.2f}/s, 4 / mean latency {4000 / warm['latency_ms'].mean():.2f}/s"
+    )
+    assert row["throughput_rps"] == pytest.approx(ideal, rel=0.15), figures
+    assert row["throughput_rps"] <= 1.05 * 4000 / warm["latency_ms"].mean(), figures
+    assert row["throughput_all_rps"] < 0.8 * ideal, figures
+    assert row["throughput_window_s"] < row["duration_s"]
