@@ -536,7 +536,11 @@ def cost_vs_latency(
 
 # -- concurrency --------------------------------------------------------------------------
 def concurrency_data(concurrency_summary: pd.DataFrame | None) -> pd.DataFrame:
-    """Concurrency-phase summary rows with the throttled share, ordered by clients."""
+    """Concurrency-phase summary rows with the throttled share, ordered by clients.
+
+    ``throughput_rps`` is the steady-state figure (instances warm), ``throughput_all_rps``
+    the whole load's, cold starts included (see ``analysis.stats.summarize``).
+    """
     columns = [
         "memory_size",
         "max_concurrency",
@@ -544,6 +548,7 @@ def concurrency_data(concurrency_summary: pd.DataFrame | None) -> pd.DataFrame:
         "clients",
         "count",
         "throughput_rps",
+        "throughput_all_rps",
         "p50_ms",
         "p90_ms",
         "throttle_count",
@@ -565,7 +570,7 @@ def concurrency_data(concurrency_summary: pd.DataFrame | None) -> pd.DataFrame:
 
 def _concurrency_chart(concurrency_summary: pd.DataFrame | None, waiting: bool = True):
     data = concurrency_data(concurrency_summary)
-    title = "Concurrency: throughput, p90 and throttles against clients"
+    title = "Concurrency: steady-state throughput, p90 and throttles against clients"
     if data.empty:
         width = 3 * (WIDTH // 2 + 40) + 2 * 20
         return _waiting(title, DATASET_NAMES["concurrency_chart"], width, HEIGHT, _note(waiting))
@@ -576,7 +581,8 @@ def _concurrency_chart(concurrency_summary: pd.DataFrame | None, waiting: bool =
         alt.Tooltip("max_concurrency:O", title="max concurrency"),
         alt.Tooltip("clients:Q", title="clients"),
         alt.Tooltip("count:Q", title="invocations"),
-        alt.Tooltip("throughput_rps:Q", title="throughput (req/s)", format=".2f"),
+        alt.Tooltip("throughput_rps:Q", title="throughput, warm (req/s)", format=".2f"),
+        alt.Tooltip("throughput_all_rps:Q", title="with cold starts (req/s)", format=".2f"),
         alt.Tooltip("p90_ms:Q", title="p90 (ms)", format=".1f"),
         alt.Tooltip("throttle_count:Q", title="throttled"),
         alt.Tooltip("throttled_share:Q", title="throttled share", format=".1%"),
@@ -593,7 +599,7 @@ def _concurrency_chart(concurrency_summary: pd.DataFrame | None, waiting: bool =
         )
 
     chart = alt.hconcat(
-        panel("throughput_rps", "throughput (ok req/s)"),
+        panel("throughput_rps", "steady throughput (ok req/s)"),
         panel("p90_ms", "p90 latency (ms)"),
         panel("throttled_share", "throttled share", "%"),
     ).properties(title=title)
@@ -603,7 +609,8 @@ def _concurrency_chart(concurrency_summary: pd.DataFrame | None, waiting: bool =
 def concurrency_chart(
     concurrency_summary: pd.DataFrame | None, *, waiting: bool = True
 ) -> alt.HConcatChart:
-    """Throughput, p90 latency and throttled share against clients, per max concurrency.
+    """Steady-state throughput, p90 latency and throttled share against clients, per max
+    concurrency.
 
     Reads the named dataset ``concurrency`` (rows of ``concurrency_data``); with no rows,
     a note (see ``latency_distribution``).
