@@ -350,6 +350,53 @@ def stream_batches(run_dir: Path, name: str) -> Iterator[list[dict[str, Any]]]:
         yield from _jsonl_batches(path)
 
 
+class StreamTail:
+    """The records of one stream appended since the last read: each file is read on from
+    the byte where the last read stopped, so following a growing run costs what it adds,
+    not its whole length at every look. A torn last line waits for a later read."""
+
+    def __init__(self, run_dir: Path, name: str):
+        self.run_dir = Path(run_dir)
+        self.name = name
+        self._offsets: dict[Path, int] = {}
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every complete record added since the last read, in stream order."""
+        return [r for batch in self.batches() for r in batch]
+
+    def batches(self, size: int = FOLD_ROWS) -> Iterator[list[dict[str, Any]]]:
+        """``read``'s records ``size`` at a time (a long first read never sits in memory
+        as dicts at once)."""
+        for path in _stream_files(self.run_dir, self.name):
+            try:
+                handle = open(path, "rb")  # noqa: SIM115
+            except OSError:
+                continue
+            with handle:
+                offset = self._offsets.get(path, 0)
+                if os.fstat(handle.fileno()).st_size < offset:
+                    offset = 0  # replaced by a shorter file: not the one read before
+                handle.seek(offset)
+                batch: list[dict[str, Any]] = []
+                for line in handle:
+                    if not line.endswith(b"\n"):
+                        break
+                    offset += len(line)
+                    if not line.strip():
+                        continue
+                    try:
+                        batch.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        continue  # a torn line that a later run appended after
+                    if len(batch) >= size:
+                        self._offsets[path] = offset
+                        yield batch
+                        batch = []
+                self._offsets[path] = offset
+                if batch:
+                    yield batch
+
+
 def read_invocations(run_dir: Path) -> pd.DataFrame:
     """The invocations stream as a normalised frame, folded into compact columns as it is
     read (a stored run of a million invocations opens in a few hundred megabytes)."""

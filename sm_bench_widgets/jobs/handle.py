@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.engine.events import RunEnded
 from sm_bench_widgets.engine.options import RunFailed
-from sm_bench_widgets.engine.store import RESULTS_DIRNAME, load_run, read_stream, store_folders
+from sm_bench_widgets.engine.store import RESULTS_DIRNAME, StreamTail, load_run, store_folders
 from sm_bench_widgets.jobs import s3 as s3paths
 from sm_bench_widgets.jobs.stream import RunFollower
 
@@ -65,6 +65,10 @@ class ProcessingJobHandle:
         self._mirror: s3paths.Mirror | None = None
         self._final: dict[str, Any] | None = None
         self._lock = threading.Lock()  # one mirror, whichever thread finds the run first
+        # progress(): each stream read on from where the last look stopped
+        self._progress_lock = threading.Lock()
+        self._progress_tails: dict[Path, tuple[StreamTail, StreamTail]] = {}
+        self._counts: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<ProcessingJobHandle {self.name} {self.status()}>"
@@ -189,19 +193,26 @@ class ProcessingJobHandle:
         return self._mirror.folder
 
     def progress(self) -> dict[str, int]:
-        """Invocations stored so far per trial (planned trials with none show 0)."""
+        """Invocations stored so far per trial (planned trials with none show 0); each call
+        reads only what the mirror gained since the last."""
         run_dir = self.sync()
         if run_dir is None:
             return {}
-        counts: dict[str, int] = {}
-        for folder in store_folders(run_dir):
-            for record in read_stream(folder, "trials"):
-                if record.get("event") == "planned":
-                    counts.setdefault(str(record["trial_id"]), 0)
-            for row in read_stream(folder, "invocations"):
-                trial_id = str(row.get("trial_id"))
-                counts[trial_id] = counts.get(trial_id, 0) + 1
-        return counts
+        with self._progress_lock:
+            counts = self._counts
+            for folder in store_folders(run_dir):
+                if folder not in self._progress_tails:
+                    tails = (StreamTail(folder, "trials"), StreamTail(folder, "invocations"))
+                    self._progress_tails[folder] = tails
+                trials, invocations = self._progress_tails[folder]
+                for record in trials.read():
+                    if record.get("event") == "planned":
+                        counts.setdefault(str(record["trial_id"]), 0)
+                for batch in invocations.batches():
+                    for row in batch:
+                        trial_id = str(row.get("trial_id"))
+                        counts[trial_id] = counts.get(trial_id, 0) + 1
+            return dict(counts)
 
     def result(self) -> BenchmarkResult:
         """The job's ``BenchmarkResult`` so far (partial while it runs)."""

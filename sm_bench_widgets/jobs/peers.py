@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.engine.store import StoredRun, load_run, read_json, read_stream
+from sm_bench_widgets.engine.store import StreamTail, read_json
+from sm_bench_widgets.frames import invocations_frame
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +43,34 @@ class FolderPeers:
     ) -> tuple[list[Row], dict[str, str]] | None:
         """Rows and stop reasons of ``trial_ids`` once each has ended on its host with all
         its invocations in hand, or every other host is done; None if ``stop`` is set first."""
+        tails: dict[str, tuple[StreamTail, StreamTail]] = {}
+        rows: list[Row] = []
+        ended: dict[str, dict[str, Any]] = {}
         while True:
             self.refresh()
-            runs = self._runs()
-            rows = [
-                row
-                for r in runs.values()
-                for row in r.invocations.to_dict("records")
-                if row["trial_id"] in trial_ids
-            ]
+            # each look reads only what the other hosts' stores gained since the last
+            for host in self.others:
+                folder = self.run_folder / host
+                if not (folder / "config.json").is_file():
+                    continue
+                if host not in tails:
+                    tails[host] = (StreamTail(folder, "trials"), StreamTail(folder, "invocations"))
+                for batch in tails[host][1].batches():
+                    rows += [row for row in batch if row.get("trial_id") in trial_ids]
+                for record in tails[host][0].read():
+                    if record.get("event") == "ended":
+                        ended[str(record["trial_id"])] = record
             have = Counter(str(row["trial_id"]) for row in rows)
-            ended = {
-                str(record["trial_id"]): record
-                for host in runs
-                for record in read_stream(self.run_folder / host, "trials")
-                if record.get("event") == "ended"
-            }
             complete = {
                 t for t, record in ended.items() if have[t] >= int(record.get("invocations", 0))
             }
             done = all(
-                str(runs[h].status.get("status", "running")) != "running" if h in runs else False
-                for h in self.others
+                host in tails and _stored_ended(self.run_folder / host) for host in self.others
             )
             if trial_ids <= complete or done:
                 reasons = {t: str(r.get("stop_reason", "")) for t, r in ended.items()}
-                return rows, {k: v for k, v in reasons.items() if k in trial_ids}
+                normalised = invocations_frame(rows).to_dict("records") if rows else []
+                return normalised, {k: v for k, v in reasons.items() if k in trial_ids}
             log.info("waiting for trials of other hosts: %s", sorted(trial_ids - complete))
             if stop.wait(self.poll):
                 return None
@@ -98,19 +101,30 @@ class FolderPeers:
         """The rows of ``trial_id`` that ``hosts`` made and each one's stop reason, once
         every host ended its part with all its invocations in hand (or ended altogether);
         None if ``stop`` is set first."""
+        tails = {
+            host: (
+                StreamTail(self.run_folder / host, "trials"),
+                StreamTail(self.run_folder / host, "invocations"),
+            )
+            for host in hosts
+        }
+        got: dict[str, list[Row]] = {host: [] for host in hosts}
+        ends: dict[str, list[dict[str, Any]]] = {host: [] for host in hosts}
         while True:
             self.refresh()
             rows: list[Row] = []
             reasons: dict[str, str] = {}
             waiting = set()
             for host in sorted(hosts):
-                folder = self.run_folder / host
-                mine = [r for r in read_stream(folder, "invocations") if r["trial_id"] == trial_id]
-                ended = [
+                # each look reads only what the host's store gained since the last
+                for batch in tails[host][1].batches():
+                    got[host] += [r for r in batch if r["trial_id"] == trial_id]
+                ends[host] += [
                     r
-                    for r in read_stream(folder, "trials")
+                    for r in tails[host][0].read()
                     if r.get("event") == "part_ended" and r.get("trial_id") == trial_id
                 ]
+                mine, ended = got[host], ends[host]
                 rows += mine
                 if ended and len(mine) >= int(ended[-1].get("invocations", 0)):
                     reasons[host] = str(ended[-1].get("stop_reason", ""))
@@ -130,16 +144,13 @@ class FolderPeers:
 
     def _ended(self, host: str) -> bool:
         """True once ``host``'s run is over (its status no longer running)."""
-        status = read_json(self.run_folder / host / "status.json").get("status", "running")
-        return str(status) != "running"
+        return _stored_ended(self.run_folder / host)
 
-    def _runs(self) -> dict[str, StoredRun]:
-        runs = {}
-        for host in self.others:
-            folder = self.run_folder / host
-            if (folder / "config.json").is_file():
-                runs[host] = load_run(folder)
-        return runs
+
+def _stored_ended(folder: Path) -> bool:
+    """True once the store in ``folder`` says its run is over (no longer running)."""
+    status = read_json(folder / "status.json").get("status", "running")
+    return str(status) != "running"
 
 
 class S3Peers(FolderPeers):

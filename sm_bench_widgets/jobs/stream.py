@@ -3,7 +3,8 @@
 ``RunFollower.events()`` returns what appeared since the last call, as the event types a
 thread run publishes: ``RunStarted`` once the run's config and plan are there,
 ``InvocationBatch`` with the new rows of each trial, ``TrialEnded`` per finished trial.
-A torn last line (a file caught mid-upload) is read on a later call, once complete.
+A torn last line (a file caught mid-upload) is read on a later call, once complete. Each
+call reads only what was appended since the one before (``StreamTail``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sm_bench_widgets.engine.events import InvocationBatch, RunStarted, TrialEnded
-from sm_bench_widgets.engine.store import read_json, read_stream, store_folders
+from sm_bench_widgets.engine.store import StreamTail, read_json, store_folders
 
 
 class RunFollower:
@@ -22,14 +23,22 @@ class RunFollower:
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self.started = False
-        self._invocations: dict[Path, int] = {}
+        self._tails: dict[Path, tuple[StreamTail, StreamTail]] = {}
+        self._trials: list[dict[str, Any]] = []  # a few records a trial: kept whole
         self._ended: set[str] = set()
+
+    def _tail(self, folder: Path) -> tuple[StreamTail, StreamTail]:
+        if folder not in self._tails:
+            self._tails[folder] = (StreamTail(folder, "trials"), StreamTail(folder, "invocations"))
+        return self._tails[folder]
 
     def events(self) -> list[Any]:
         """The events of what appeared in the run directory since the last call."""
         out: list[Any] = []
         folders = store_folders(self.run_dir)
-        trials = [record for folder in folders for record in read_stream(folder, "trials")]
+        for folder in folders:
+            self._trials += self._tail(folder)[0].read()
+        trials = self._trials
         if not self.started:
             config = read_json(folders[0] / "config.json")
             planned = [
@@ -44,11 +53,8 @@ class RunFollower:
             out.append(RunStarted(run_id, str(self.run_dir), planned, emulated))
             self.started = True
         for folder in folders:
-            rows = read_stream(folder, "invocations")
-            seen = self._invocations.get(folder, 0)
-            new, self._invocations[folder] = rows[seen:], len(rows)
             by_trial: dict[str, list[dict[str, Any]]] = {}
-            for row in new:
+            for row in self._tail(folder)[1].read():
                 by_trial.setdefault(str(row.get("trial_id")), []).append(row)
             out += [InvocationBatch(trial_id, batch) for trial_id, batch in by_trial.items()]
         for record in trials:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.aws.endpoints import delete_endpoint, find_leftover_resources
-from sm_bench_widgets.engine.store import RunStore, load_run
+from sm_bench_widgets.engine.store import RunStore, StreamTail, load_run
 from sm_bench_widgets.result import BenchmarkResult
 from sm_bench_widgets.schema import INVOCATION_COLUMNS
 from tests.waiting import wait_until
@@ -144,3 +144,28 @@ def test_appending_after_a_torn_line_keeps_every_later_row(tmp_path):
     again.append_invocations([{"run_id": "r", "trial_id": "t", "latency_ms": 2.0}])
     again.close("completed")
     assert load_run(tmp_path / "run").invocations["latency_ms"].tolist() == [1.0, 2.0]
+
+
+def test_a_stream_tail_reads_only_what_was_appended_since_its_last_read(tmp_path):
+    store = RunStore(tmp_path, segment_seconds=60)
+    tail = StreamTail(tmp_path, "invocations")
+    assert tail.read() == []
+    store.append_invocations([{"trial_id": "t", "n": 0}, {"trial_id": "t", "n": 1}])
+    assert [r["n"] for r in tail.read()] == [0, 1]
+    assert tail.read() == []
+    # a line caught half written waits for its newline; a new segment is read after
+    (part,) = (tmp_path / "invocations").glob("part-*.jsonl")
+    with open(part, "a") as f:
+        f.write('{"trial_id": "t", "n": 2')
+    assert tail.read() == []
+    with open(part, "a") as f:
+        f.write("}\n")
+    store.close("completed")
+    store = RunStore(tmp_path, segment_seconds=60)  # carried on: a new segment
+    store.append_invocations([{"trial_id": "t", "n": 3}])
+    assert [r["n"] for r in tail.read()] == [2, 3]
+    # read on from where it stopped, a few thousand records at a time
+    store.append_invocations([{"trial_id": "t", "n": n} for n in range(4, 10_004)])
+    assert [len(b) for b in tail.batches(size=4096)] == [4096, 4096, 1808]
+    assert [r["n"] for r in tail.read()] == []
+    store.close("completed")
