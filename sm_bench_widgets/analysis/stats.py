@@ -59,6 +59,12 @@ def order_statistic_ranks(n: int, q: float, confidence: float) -> tuple[int | No
     return low, high
 
 
+def _floats(values: Iterable[float]) -> np.ndarray:
+    """``values`` as a float array; an array or Series is taken as it is (no list of floats)."""
+    given = values if isinstance(values, np.ndarray | pd.Series) else list(values)
+    return np.asarray(given, dtype=float)
+
+
 def percentile_ci(
     values: Iterable[float], q: float, confidence: float = DEFAULT_CONFIDENCE
 ) -> tuple[float, float, float]:
@@ -71,9 +77,7 @@ def percentile_ci(
         raise ValueError(f"q={q!r} is not allowed: a percentile strictly between 0 and 100")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence={confidence!r} is not allowed: a level in (0, 1)")
-    x = np.asarray(
-        list(values) if not isinstance(values, np.ndarray | pd.Series) else values, dtype=float
-    )
+    x = _floats(values)
     x = np.sort(x[np.isfinite(x)])
     n = x.size
     if n == 0:
@@ -100,7 +104,7 @@ def precision_reached(
     percentiles: Sequence[float] = (50, 90),
 ) -> bool:
     """True when every percentile's interval (wider side) is within +-precision of its estimate."""
-    x = np.asarray(list(latencies_ms), dtype=float)
+    x = _floats(latencies_ms)
     return all(relative_half_width(x, q, confidence) <= precision for q in percentiles)
 
 
@@ -117,7 +121,7 @@ def percentile_settled(
     (``side``: "either", "below" or "above"), which settles an SLA on that percentile."""
     if side not in ("either", "below", "above"):
         raise ValueError(f"side={side!r} is not allowed: one of either, below, above")
-    x = np.asarray(list(latencies_ms), dtype=float)
+    x = _floats(latencies_ms)
     estimate, low, high = percentile_ci(x, q, confidence) if x.size else (math.nan,) * 3
     below = limit_ms is not None and side != "above" and high < limit_ms
     above = limit_ms is not None and side != "below" and low > limit_ms

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sm_bench_widgets.analysis import stats
@@ -34,6 +35,34 @@ ENDPOINT_FAILED = "endpoint_failed"
 FAILED = "failed"
 
 
+class Samples:
+    """Latencies appended one at a time into a float64 array grown geometrically: 8-16
+    bytes a sample, not a Python float in a list (about 32), and read without a copy."""
+
+    def __init__(self, capacity: int = 256):
+        self._values = np.empty(max(1, capacity), dtype=np.float64)
+        self._size = 0
+
+    def append(self, value: float) -> None:
+        """Add one sample (the caller serialises appends)."""
+        if self._size == self._values.size:
+            grown = np.empty(2 * self._values.size, dtype=np.float64)
+            grown[: self._size] = self._values
+            self._values = grown
+        self._values[self._size] = value
+        self._size += 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    def view(self) -> np.ndarray:
+        """The samples so far, read-only; later appends never change them (they write
+        past its end or into a new array)."""
+        view = self._values[: self._size]
+        view.flags.writeable = False
+        return view
+
+
 class TrialState:
     """Counts one trial's rows and stops its load on the error threshold or precision."""
 
@@ -46,7 +75,7 @@ class TrialState:
         self.check_every = max(1, check_every)
         self.count = 0
         self.errors = 0
-        self.warm_ok_ms: list[float] = []
+        self.warm_ok_ms = Samples()
         self.typical_ms: float | None = None  # running mean of recent warm ok latencies
         self.stop_reason: str | None = None
         self._lock = threading.Lock()
@@ -84,13 +113,13 @@ class TrialState:
                 # throttles are the expected answer to excess clients, not a failure
                 self.errors += 1
             too_many_errors = self.errors >= self._error_limit
-            samples = list(self.warm_ok_ms) if check else None
+            samples = self.warm_ok_ms.view() if check else None
         if too_many_errors:
             self.stop(ERRORS)
         elif samples is not None and self._precise(samples):
             self.stop(PRECISION)
 
-    def _precise(self, samples: list[float]) -> bool:
+    def _precise(self, samples: np.ndarray) -> bool:
         """p50 and p90 within the precision, and the SLA percentile settled: within the
         precision too, or surely meeting the SLA. Surely failing it is racing's verdict
         (``INFEASIBLE``), which keeps the last possibly feasible trial going."""
