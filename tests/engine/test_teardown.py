@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 
 import pytest
 
-from sm_bench_widgets.api import RunFailed, run_benchmark, start_benchmark
+from sm_bench_widgets.api import RunFailed, follow, run_benchmark, start_benchmark
 from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.engine.deploy import Deployments
 from sm_bench_widgets.engine.events import InvocationBatch, RunError
@@ -45,21 +46,59 @@ def test_stop_ends_load_quickly_deletes_endpoints_and_keeps_results(fresh_emulat
     assert status["invocations"] == len(result.invocations)
 
 
+def _in_follow(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is inside ``api.follow`` (run_benchmark waiting for its run)."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code is follow.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
 @needs_sigint
 def test_ctrl_c_in_run_benchmark_deletes_endpoints_then_raises(fresh_emulator, tmp_path):
     target = fresh_emulator.target()
+    sagemaker = target.client("sagemaker")
     config = small_config(tmp_path, adaptive=False, stability_benchmark_invocations=100_000)
-    # a real SIGINT, as Ctrl-C sends, while run_benchmark waits for the run
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    main = threading.current_thread()
+    done = threading.Event()
+
+    def ctrl_c_once_the_run_has_an_endpoint() -> None:
+        # a real SIGINT, as Ctrl-C sends, while run_benchmark waits for a run that has
+        # created an endpoint (not at a fixed time: its checks may take longer than that)
+        while not done.wait(0.05):
+            live = sagemaker.list_endpoints(MaxResults=10)["Endpoints"]
+            if live and _in_follow(main):
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    sender = threading.Thread(target=ctrl_c_once_the_run_has_an_endpoint, daemon=True)
+    sender.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             run_benchmark(config, target, progress=False)
     finally:
-        timer.cancel()
+        done.set()
+        sender.join(30)
     assert endpoint_names(target) == []
     (run_dir,) = (tmp_path / "sm-bench-results").iterdir()
     assert json.loads((run_dir / "status.json").read_text())["status"] == "stopped"
+
+
+@needs_sigint
+def test_ctrl_c_during_the_checks_raises_before_anything_exists(fresh_emulator, tmp_path):
+    target = fresh_emulator.target()
+
+    def ctrl_c(**_) -> None:  # Ctrl-C while run_benchmark asks whether the model exists
+        os.kill(os.getpid(), signal.SIGINT)
+
+    target.session.events.register("before-call.sagemaker.DescribeModel", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(small_config(tmp_path), target, progress=False)
+    target.session.events.unregister("before-call.sagemaker.DescribeModel", ctrl_c)
+    assert endpoint_names(target) == []
+    assert not (tmp_path / "sm-bench-results").exists()
 
 
 def test_endpoints_that_fail_are_reported_with_their_reason_and_deleted(fresh_emulator, tmp_path):
