@@ -3,16 +3,18 @@
 Starts ``sm-bench emulator`` in a process of its own, runs one concurrency trial of
 ``--invocations`` (default 100,000) invocations with 400 closed-loop clients against an
 endpoint of MaxConcurrency 200, and samples every second the resident memory of this
-process (the run: events, store, racing) and of its child processes other than the
-emulator (the load worker), next to the invocations recorded so far. Prints the samples
-at each tenth of the run, the growth per 10,000 invocations over the second half (after
-warm-up), whether every invocation was accounted for, and whether threads or processes
-were left behind.
+process (the run: events, store, racing), of the run's load worker and of the emulator
+with its children, next to the invocations recorded so far. Prints the samples at each
+tenth of the run; the growth per invocation over the second half of the load, fitted by
+least squares to the samples taken while the load worker runs; apart from it, what
+building the result at the end added; whether every invocation was accounted for; and
+whether threads or processes were left behind, by the run (when it ended) and by the
+emulator (when it was stopped, and how: on its own or killed).
 
-"Flat" means growing by less than 1 MB per 10,000 invocations over the second half of the
-load; the exit status is 0 only when both processes are flat, every invocation is
-accounted for and nothing is left behind. (At the time of writing the run's own process
-is not flat: the engine keeps every row in memory as a dict, ``engine/context.py`` Rows.)
+"Flat" means growing by less than 1 MB per 10,000 invocations (about 105 bytes an
+invocation) over the second half of the load; the invocation rows themselves take about
+50 bytes each in the run's process. The exit status is 0 only when the run's process and
+its load worker are flat, every invocation is accounted for and nothing is left behind.
 
     nice -n 10 python benchmarks/under_load_memory.py [--invocations 100000] [--time-scale 0.05]
 """
@@ -25,6 +27,7 @@ import tempfile
 import threading
 import time
 
+import numpy as np
 import psutil
 
 from sm_bench_widgets.api import InvocationBatch, start_benchmark
@@ -36,18 +39,49 @@ from sm_bench_widgets.emulator.process import served
 MAX_CONCURRENCY = 200
 CLIENTS = 400
 MB = 1024 * 1024
+FLAT_BYTES_PER_10K = 1 * MB
 
 
-def rss(process: psutil.Process) -> int:
+def rss(process: psutil.Process | None) -> int:
     """Resident bytes of ``process`` (0 once it is gone)."""
     try:
-        return process.memory_info().rss
+        return process.memory_info().rss if process is not None else 0
     except psutil.Error:
         return 0
 
 
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``processes`` still running (a zombie awaiting its reaping is not)."""
+    out = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def describe(processes: list[psutil.Process]) -> list[str]:
+    """pid and module of each process, as far as it can still be read."""
+    out = []
+    for p in processes:
+        try:
+            out.append(f"{p.pid} {' '.join(p.cmdline()[1:3])}")
+        except psutil.Error:
+            out.append(f"{p.pid} (gone)")
+    return out
+
+
+def slope(points: list[tuple[int, int]]) -> float:
+    """Least-squares bytes per invocation of (invocations, bytes) points."""
+    x = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    return float(np.polyfit(x, y, 1)[0])
+
+
 def main() -> int:
-    """Run the trial, sample memory, print the figures; 0 when accounting and leaks pass."""
+    """Run the trial, sample memory, print the figures; 0 when flat, accounted and clean."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invocations", type=int, default=100_000)
     parser.add_argument("--time-scale", type=float, default=0.05)
@@ -55,11 +89,14 @@ def main() -> int:
 
     me = psutil.Process()
     threads_before = {t.ident for t in threading.enumerate()}
+    # (s, invocations, run RSS, load worker RSS, emulator and its children RSS, load on)
+    samples: list[tuple[float, int, int, int, int, bool]] = []
     with (
         served("--account-max-concurrency", "1000", time_scale=args.time_scale) as emu,
         tempfile.TemporaryDirectory(prefix="sm-bench-memory-") as folder,
     ):
-        emulator_pid = emu.process.pid
+        emulator = psutil.Process(emu.process.pid)
+        emulator_tree = [emulator, *emulator.children(recursive=True)]
         config = BenchmarkConfig(
             model_name="demo-tabular",
             invoke_args_examples=[{"Body": "5.1,3.5,1.4,0.2", "ContentType": "text/csv"}],
@@ -84,21 +121,35 @@ def main() -> int:
         started = time.monotonic()
         handle = start_benchmark(config, target)
         handle.subscribe(count)
-        samples: list[tuple[float, int, int, int]] = []  # (s, invocations, run RSS, worker RSS)
+        run_children: list[psutil.Process] = []
         while not handle.done:
             handle.wait(1.0)
-            workers = [p for p in me.children(recursive=True) if p.pid != emulator_pid]
+            emulator_pids = {p.pid for p in emulator_tree}
+            emulator_tree += [
+                p for p in emulator.children(recursive=True) if p.pid not in emulator_pids
+            ]
+            mine = [p for p in me.children() if p.pid != emulator.pid]
+            run_children += [p for p in mine if p.pid not in {c.pid for c in run_children}]
+            worker = mine[0] if mine else None
             with lock:
                 n = seen[0]
-            samples.append((time.monotonic() - started, n, rss(me), sum(map(rss, workers))))
+            on = worker is not None and not handle.done  # a sample of the load, not of the end
+            emu_rss = sum(map(rss, alive(emulator_tree)))
+            samples.append((time.monotonic() - started, n, rss(me), rss(worker), emu_rss, on))
+        before_result = rss(me)
         result = handle.result
+        after_result = rss(me)
         elapsed = time.monotonic() - started
         rows = len(result.invocations)
         counts = result.invocations["outcome"].value_counts().to_dict()
-        summary = result.summary
-        summed = int(summary["count"].sum())
+        summed = int(result.summary["count"].sum())
         leftovers = find_leftovers(target, run_id=result.run_id)
-        children_left = [p for p in me.children(recursive=True) if p.pid != emulator_pid]
+        run_left = alive([p for p in me.children(recursive=True) if p.pid != emulator.pid])
+        run_left = [p for p in run_left if p.pid not in {q.pid for q in emulator_tree}]
+        stopping = time.monotonic()
+    stop_seconds = time.monotonic() - stopping
+    emulator_code = emu.process.returncode
+    emulator_left = alive(emulator_tree)
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -112,33 +163,58 @@ def main() -> int:
         f"({rows / elapsed:.0f}/s), outcomes {counts}"
     )
     print("measured while other work ran: figures are noisy")
-    print(f"{'s':>6} {'invocations':>12} {'run MB':>8} {'worker MB':>10}")
+    print(f"{'s':>6} {'invocations':>12} {'run MB':>8} {'worker MB':>10} {'emulator MB':>12}")
     step = max(1, len(samples) // 10)
-    for s, n, run_rss, worker_rss in samples[::step] + samples[-1:]:
-        print(f"{s:6.0f} {n:12d} {run_rss / MB:8.1f} {worker_rss / MB:10.1f}")
-    # the second half of the load, while the worker runs (not the result built at the end)
-    half = [x for x in samples if x[1] >= rows // 2 and x[3] > 0]
-    ok = True
-    if len(half) >= 2 and half[-1][1] > half[0][1]:
-        done = half[-1][1] - half[0][1]
-        run_growth = (half[-1][2] - half[0][2]) / done
-        worker_growth = (half[-1][3] - half[0][3]) / done
+    for s, n, run_rss, worker_rss, emu_rss, on in samples[::step] + samples[-1:]:
         print(
-            f"second half: run process {run_growth:.0f} B/invocation "
-            f"({run_growth * 10_000 / MB:.2f} MB per 10k), load worker "
-            f"{worker_growth:.0f} B/invocation ({worker_growth * 10_000 / MB:.2f} MB per 10k)"
+            f"{s:6.0f} {n:12d} {run_rss / MB:8.1f} {worker_rss / MB:10.1f} {emu_rss / MB:12.1f}"
+            + ("" if on else "  (load over)")
         )
-        for name, growth in (("run process", run_growth), ("load worker", worker_growth)):
-            flat = growth * 10_000 / MB < 1.0
-            print(f"{name}: {'flat' if flat else 'GROWS with invocations'}")
+    # samples of the load: its worker running and invocations still to come
+    load = [x for x in samples if x[5] and x[1] < rows]
+    half = [x for x in load if x[1] >= rows // 2]
+    ok = True
+    if len(half) >= 3 and half[-1][1] > half[0][1]:
+        growth = {
+            "run process": slope([(x[1], x[2]) for x in half]),
+            "load worker": slope([(x[1], x[3]) for x in half]),
+        }
+        emulator_growth = slope([(x[1], x[4]) for x in half])
+        print(
+            f"second half of the load ({half[0][1]}-{half[-1][1]} invocations, "
+            f"{len(half)} samples, least squares):"
+        )
+        for name, bytes_per in growth.items():
+            flat = bytes_per * 10_000 < FLAT_BYTES_PER_10K
+            print(
+                f"  {name}: {bytes_per:.0f} B/invocation ({bytes_per * 10_000 / MB:.2f} MB per "
+                f"10k): {'flat' if flat else 'GROWS with invocations'}"
+            )
             ok &= flat
+        print(f"  emulator and its children: {emulator_growth:.0f} B/invocation (not judged here)")
+    else:
+        print("too few samples in the second half of the load to judge growth")
+        ok = False
+    last_load = load[-1][2] if load else before_result
+    print(
+        f"after the load: ending the run +{(before_result - last_load) / MB:.1f} MB, "
+        f"building the result +{(after_result - before_result) / MB:.1f} MB (once, not per "
+        "invocation)"
+    )
     accounted = rows == summed == seen[0]
     print(f"accounted: rows {rows} = summary counts {summed} = streamed {seen[0]}: {accounted}")
+    threads_left = [t.name for t in threading.enumerate() if t.ident not in threads_before]
     print(
-        f"left behind: endpoints {leftovers}, processes {[p.pid for p in children_left]}, "
-        f"threads {[t.name for t in threading.enumerate() if t.ident not in threads_before]}"
+        f"left behind by the run: endpoints {leftovers}, processes {describe(run_left)}, "
+        f"threads {threads_left}; its processes while it ran: {describe(run_children)}"
     )
-    ok &= accounted and not leftovers and not children_left
+    how = "ended on its own" if emulator_code is not None and emulator_code >= 0 else "killed"
+    print(
+        f"emulator stopped in {stop_seconds:.1f} s ({how}, exit status {emulator_code}); "
+        f"its processes still running after: {describe(emulator_left)}"
+    )
+    ok &= accounted and not leftovers and not run_left and not threads_left
+    ok &= not emulator_left and how == "ended on its own"
     return 0 if ok else 1
 
 
