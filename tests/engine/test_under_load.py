@@ -2,9 +2,11 @@
 
 Every invocation the client sent is accounted for, in the run store and in the result
 (sent = ok + throttled + model errors + other errors), and the run leaves no thread or
-process behind. "Sent" is counted independently of the engine, by botocore's before-call
-event in every process of the run (tests/botocore_calls.py). Memory over 100,000
-invocations is a benchmark (benchmarks/under_load_memory.py), too slow for a test.
+process behind: each process it started (its load worker) has ended, and the emulator,
+stopped as Ctrl-C stops it, ends on its own with its children (its CloudWatch process).
+"Sent" is counted independently of the engine, by botocore's before-call event in every
+process of the run (tests/botocore_calls.py). Memory over 100,000 invocations is a
+benchmark (benchmarks/under_load_memory.py), too slow for a test.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import psutil
 import pytest
 
 import sm_bench_widgets
-from sm_bench_widgets.api import run_benchmark
+from sm_bench_widgets.api import start_benchmark
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import find_leftovers
 from sm_bench_widgets.config import BenchmarkConfig
@@ -32,16 +34,22 @@ MAX_CONCURRENCY = 200
 CLIENTS = 400
 
 
-@pytest.fixture(scope="module")
-def emulator_process():
+@pytest.fixture
+def emulator_process(monkeypatch):
     root = str(Path(sm_bench_widgets.__file__).resolve().parents[1])
-    with pytest.MonkeyPatch.context() as mp:
-        # the emulator process imports this checkout, wherever the package is installed
-        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        # quota room for the stability endpoint beside MaxConcurrency 200; at half speed a
-        # request lasts long enough on the service for 400 clients to overlap past 200
-        with served("--account-max-concurrency", "1000", time_scale=0.5, seed=7) as emu:
-            yield emu
+    # the emulator process imports this checkout, wherever the package is installed
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
+    # quota room for the stability endpoint beside MaxConcurrency 200; at half speed a
+    # request lasts long enough on the service for 400 clients to overlap past 200
+    with served("--account-max-concurrency", "1000", time_scale=0.5, seed=7) as emu:
+        yield emu
+
+
+def running(processes: list[psutil.Process]) -> list[int]:
+    """The pids of ``processes`` still running (a zombie not yet reaped counts)."""
+    return [p.pid for p in processes if p.is_running()]
 
 
 def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
@@ -66,8 +74,19 @@ def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
         fetch_cloudwatch=False,
         result_save_path=str(tmp_path),
     )
-    result = run_benchmark(config, target, progress=False)
+    # the emulator and its children (CloudWatch) are not the run's: they end with it, below
+    emulator = psutil.Process(emulator_process.process.pid)
+    emulator_tree = {emulator.pid, *(p.pid for p in emulator.children(recursive=True))}
+    handle = start_benchmark(config, target)
+    run_processes: dict[int, psutil.Process] = {}
+    while not handle.done:  # the run's processes (its load worker) as it goes
+        handle.wait(0.5)
+        for p in me.children(recursive=True):
+            if p.pid not in children_before | emulator_tree:
+                run_processes.setdefault(p.pid, p)
+    result = handle.result
     assert result.status == "completed", result.errors
+    assert run_processes, "the run started no load worker"
     sent = calls.counts()[("sagemaker-runtime", "InvokeEndpoint")]
 
     inv = result.invocations
@@ -103,3 +122,10 @@ def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
         message="threads of the run are still alive after it ended",
     )
     assert {p.pid for p in me.children(recursive=True)} <= children_before
+    assert running(list(run_processes.values())) == [], "the run left processes behind"
+
+    # the emulator, stopped as Ctrl-C would, ends on its own and takes its children with it
+    emulator_children = emulator.children(recursive=True)
+    assert emulator_children, "the emulator runs its CloudWatch process"
+    assert emulator_process.stop() == 0
+    assert running(emulator_children) == [], "the emulator left processes behind"
