@@ -75,7 +75,8 @@ class TrialState:
         self.check_every = max(1, check_every)
         self.count = 0
         self.errors = 0
-        self.warm_ok_ms = Samples()
+        self.warm_ok = 0  # warm ok invocations
+        self.warm_ok_ms = Samples()  # their latencies, kept when adaptive (precision reads them)
         self.typical_ms: float | None = None  # running mean of recent warm ok latencies
         self.stop_reason: str | None = None
         self._lock = threading.Lock()
@@ -97,13 +98,15 @@ class TrialState:
             if outcome == "ok":
                 if not row.get("cold"):
                     latency = float(row["latency_ms"])
-                    self.warm_ok_ms.append(latency)
+                    self.warm_ok += 1
+                    if self.config.adaptive:
+                        self.warm_ok_ms.append(latency)
                     self.typical_ms = (
                         latency
                         if self.typical_ms is None
                         else (0.9 * self.typical_ms + 0.1 * latency)
                     )
-                    n = len(self.warm_ok_ms)
+                    n = self.warm_ok
                     check = (
                         self.config.adaptive
                         and n >= self.config.min_invocations
