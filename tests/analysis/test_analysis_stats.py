@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sm_bench_widgets.analysis.stats import (
+    SMOOTH_MIN_TAIL,
+    harrell_davis_weights,
     order_statistic_ranks,
     percentile_ci,
+    precision_ci,
     precision_reached,
+    regularized_beta,
+    smooth_percentile_ci,
     summarize,
 )
 from sm_bench_widgets.schema import SUMMARY_COLUMNS
@@ -219,11 +225,96 @@ def _samples_needed(sigma: float, grid: list[int], reps: int, seed: int) -> int 
 
 
 def test_samples_needed_for_p90_match_the_stated_ballpark():
-    # Stated: ~60 samples at sigma 0.1, ~400 at 0.3 and over 1000 at 0.5. The exact
-    # interval is conservative, so allow up to about twice those.
+    # Stated: ~60 samples at sigma 0.1, ~400 at 0.3 and over 1000 at 0.5; allow up to
+    # about twice those.
     n_01 = _samples_needed(0.1, [30, 45, 60, 75, 90, 110, 130, 160], 24, seed=1)
     n_03 = _samples_needed(0.3, [250, 350, 450, 550, 650, 800, 1000], 24, seed=2)
     n_05 = _samples_needed(0.5, [800, 1000, 1200, 1400, 1700, 2000, 2500], 24, seed=3)
     assert n_01 is not None and 40 <= n_01 <= 130, n_01
     assert n_03 is not None and 300 <= n_03 <= 800, n_03
     assert n_05 is not None and 1000 < n_05 <= 2500, n_05
+
+
+def test_regularized_beta_matches_closed_forms():
+    x = np.linspace(0.0, 1.0, 21)
+    assert regularized_beta(1.0, 1.0, x) == pytest.approx(x, abs=1e-12)
+    assert regularized_beta(3.5, 1.0, x) == pytest.approx(x**3.5, abs=1e-12)
+    assert regularized_beta(1.0, 2.5, x) == pytest.approx(1 - (1 - x) ** 2.5, abs=1e-12)
+    assert regularized_beta(40.3, 40.3, np.array([0.5]))[0] == pytest.approx(0.5, abs=1e-12)
+    # integer a, b: I_x(a, b) = P(Binomial(a + b - 1, x) >= a)
+    a, b, t = 9, 4, 0.63
+    tail = sum(math.comb(12, k) * t**k * (1 - t) ** (12 - k) for k in range(a, 13))
+    assert regularized_beta(a, b, np.array([t]))[0] == pytest.approx(tail, abs=1e-12)
+
+
+def test_harrell_davis_weights_sum_to_one_and_the_median_s_are_symmetric():
+    for n, q in [(2, 50), (31, 90), (500, 99)]:
+        assert harrell_davis_weights(n, q).sum() == pytest.approx(1.0, abs=1e-12)
+    w = harrell_davis_weights(40, 50)
+    assert w == pytest.approx(w[::-1], abs=1e-12)
+    # the p90 estimate of 1..n sits near the 0.9(n + 1)-th value
+    n = 200
+    assert harrell_davis_weights(n, 90) @ np.arange(1, n + 1) == pytest.approx(0.9 * (n + 1), abs=1)
+
+
+def test_smooth_interval_of_too_few_values_has_no_bounds_and_checks_its_input():
+    assert math.isnan(smooth_percentile_ci([], 50)[0])
+    estimate, low, high = smooth_percentile_ci([4.0], 50)
+    assert estimate == 4.0 and math.isnan(low) and math.isnan(high)
+    with pytest.raises(ValueError, match="q=0"):
+        smooth_percentile_ci([1, 2], 0)
+    with pytest.raises(ValueError, match="confidence=1"):
+        smooth_percentile_ci([1, 2], 50, 1)
+
+
+@pytest.mark.parametrize("q, n, sigma", [(50, 30, 0.1), (90, 50, 0.1), (90, 120, 0.3)])
+def test_smooth_interval_covers_the_true_percentile_at_about_the_stated_rate(q, n, sigma):
+    # 600 fixed seeds: a deterministic count, where the rule uses the smooth interval
+    assert n * min(q, 100 - q) >= SMOOTH_MIN_TAIL * 100
+    true_value = math.exp(sigma * NormalDist().inv_cdf(q / 100))  # lognormal(0, sigma)
+    covered = 0
+    for seed in range(600):
+        x = np.random.default_rng(seed).lognormal(0.0, sigma, n)
+        _, low, high = precision_ci(x, q, 0.95)
+        covered += low <= true_value <= high
+    assert 0.93 <= covered / 600 <= 0.975, covered
+
+
+def test_smooth_interval_is_narrower_than_the_order_statistic_one_on_smooth_data():
+    for q, n in [(50, 60), (90, 60), (90, 200)]:
+        narrower = 0
+        for seed in range(50):
+            x = np.random.default_rng(seed).lognormal(0.0, 0.1, n)
+            e_old, low_old, high_old = percentile_ci(x, q, 0.95)
+            e_new, low_new, high_new = smooth_percentile_ci(x, q, 0.95)
+            narrower += (
+                max(e_new - low_new, high_new - e_new) / e_new
+                < max(e_old - low_old, high_old - e_old) / e_old
+            )
+        assert narrower >= 40, (q, n, narrower)
+
+
+def test_precision_interval_is_the_order_statistic_one_where_the_tail_is_thin():
+    x = np.random.default_rng(3).lognormal(0.0, 0.1, 500)
+    assert precision_ci(x[:100], 99) == percentile_ci(x[:100], 99)  # 1 expected above
+    assert precision_ci(x[:40], 90) == percentile_ci(x[:40], 90)
+    assert precision_ci(x, 99) == smooth_percentile_ci(x, 99)  # 5 expected above
+    assert precision_ci(x[:50], 90) == smooth_percentile_ci(x[:50], 90)
+
+
+def test_precision_stop_comes_sooner_than_with_order_statistics():
+    # the stopping rule's cadence: from 30 samples, every 10, p50 and p90 within +-5%
+    def stop(x: np.ndarray, reached) -> int:
+        return next(n for n in range(30, x.size + 1, 10) if reached(x[:n]))
+
+    def old_rule(x: np.ndarray) -> bool:
+        widths = []
+        for q in (50, 90):
+            e, low, high = percentile_ci(x, q, 0.95)
+            widths.append(max(e - low, high - e) / e if np.isfinite([low, high]).all() else 9)
+        return max(widths) <= 0.05
+
+    streams = [np.random.default_rng(seed).lognormal(0.0, 0.08, 1000) for seed in range(60)]
+    new = np.median([stop(x, lambda s: precision_reached(s, 0.05, 0.95)) for x in streams])
+    old = np.median([stop(x, old_rule) for x in streams])
+    assert new <= 50 < old, (new, old)
