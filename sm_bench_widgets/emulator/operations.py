@@ -72,6 +72,10 @@ OWN: dict[str, dict[str, str]] = {
             "ListAWSDefaultServiceQuotas",
         )
     },
+    "iam": {
+        "SimulatePrincipalPolicy": "every action allowed for a user or role that exists (the "
+        "emulator enforces no IAM policy), NoSuchEntity for one that does not",
+    },
     "cloudwatch": {
         "GetMetricData": "moto's, with percentile statistics (p50, p99.9, ...)",
         "GetMetricStatistics": "moto's, with ExtendedStatistics (percentiles)",
@@ -158,7 +162,7 @@ def refuse_unsupported(environ: dict[str, Any], body: bytes, detail: str = "") -
     if match:
         action = _RUNTIME_REFUSED_PATHS[match.group(1)]
         return rest_json_error("ValidationError", _message(action, detail))
-    form = _form(environ, body)
+    form = form_params(environ, body)
     if "Action" in form:
         action = form["Action"]
         service = _SIGNING_NAMES.get(signing_name(environ) or "")
@@ -175,7 +179,7 @@ def internal_failure(environ: dict[str, Any], body: bytes, detail: str) -> Refus
     message = f"The local emulator failed: {detail}"
     if environ.get("HTTP_X_AMZ_TARGET"):
         refusal = json_error(environ, "InternalFailure", message)
-    elif "Action" in _form(environ, body):
+    elif "Action" in form_params(environ, body):
         refusal = query_error("InternalFailure", message, sender=False)
     else:
         refusal = rest_json_error("InternalFailure", message)
@@ -196,7 +200,7 @@ def signing_name(environ: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
-def _form(environ: dict[str, Any], body: bytes) -> dict[str, str]:
+def form_params(environ: dict[str, Any], body: bytes) -> dict[str, str]:
     """The query-protocol parameters of a request (form body or query string)."""
     text = environ.get("QUERY_STRING", "")
     if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):

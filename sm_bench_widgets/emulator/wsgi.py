@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationNotFoundError
 
-from sm_bench_widgets.emulator import errors, faults, operations, quotas
+from sm_bench_widgets.emulator import errors, faults, iam_simulation, operations, quotas
 from sm_bench_widgets.emulator.dataplane import DataPlane
 from sm_bench_widgets.emulator.lifecycle import EndpointLifecycle
 from sm_bench_widgets.emulator.metrics_service import MetricsService
@@ -148,6 +148,14 @@ class EmulatorApp:
             return self._sagemaker_control(environ, start_response, target.split(".", 1)[1])
         if target.startswith(quotas.TARGET_PREFIX) and target.split(".", 1)[1] in quotas.ANSWERED:
             return self._service_quotas(environ, start_response, target.split(".", 1)[1])
+        if operations.signing_name(environ) == "iam":
+            form = operations.form_params(environ, read_body(environ))
+            if form.get("Action") == iam_simulation.ACTION:
+                status, body = iam_simulation.simulate(form, self.account)
+                start_response(
+                    status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+                )
+                return [body]
         return self.moto_app(environ, start_response)
 
     def _service_quotas(
