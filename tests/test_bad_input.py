@@ -7,7 +7,6 @@ endpoint's FailureReason is what the user is shown.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
@@ -222,29 +221,27 @@ PULL_FAILURE = (
     "The role 'arn:aws:iam::123456789012:role/bench' does not have BatchGetImage "
     "permission for the image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/private:1'."
 )
+UNPULLABLE_MODEL = "private-image-model"
 
 
 @pytest.fixture
-def unpullable_model(emulator, emulator_target):
-    """A model whose endpoints fail as AWS fails them when the image cannot be pulled."""
-    name = "private-image-model"
-    sm = emulator_target.client("sagemaker")
-    with contextlib.suppress(sm.exceptions.ClientError):  # made by an earlier test
-        sm.create_model(
-            ModelName=name,
-            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/private:1"},
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
-        )
+def unpullable(fresh_emulator):
+    """An emulator of its own (so its account holds only what this test leaves) with a model
+    whose endpoints fail as AWS fails them when the image cannot be pulled."""
+    fresh_emulator.target().client("sagemaker").create_model(
+        ModelName=UNPULLABLE_MODEL,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/private:1"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
+    )
     fault = {
         "operation": "CreateEndpoint",
         "code": "EndpointFailed",
         "message": PULL_FAILURE,
         "count": None,
-        "endpoint": name,
+        "endpoint": UNPULLABLE_MODEL,
     }
-    _faults(emulator.endpoint_url, "POST", fault)
-    yield name
-    _faults(emulator.endpoint_url, "DELETE")
+    _faults(fresh_emulator.endpoint_url, "POST", fault)
+    return fresh_emulator
 
 
 def _faults(url: str, method: str, body: dict | None = None) -> None:
@@ -255,10 +252,11 @@ def _faults(url: str, method: str, body: dict | None = None) -> None:
 
 
 def test_unpullable_image_is_reported_with_the_failure_reason_through_the_api(
-    unpullable_model, emulator_target, payloads, tmp_path
+    unpullable, payloads, tmp_path
 ):
+    target = unpullable.target()
     config = BenchmarkConfig(
-        model_name=unpullable_model,
+        model_name=UNPULLABLE_MODEL,
         invoke_args_examples_file=str(payloads),
         memory_sizes=[2048],
         include_concurrency_benchmark=False,
@@ -266,24 +264,25 @@ def test_unpullable_image_is_reported_with_the_failure_reason_through_the_api(
         **SMALL,
     )
     with pytest.raises(RunFailed) as info:
-        run_benchmark(config, emulator_target, progress=False)
+        run_benchmark(config, target, progress=False)
     assert "is Failed: " + PULL_FAILURE in str(info.value)
-    assert find_leftovers(emulator_target) == []
+    assert find_leftovers(target) == []
 
 
 def test_unpullable_image_is_reported_with_the_failure_reason_by_the_cli(
-    unpullable_model, emulator_target, cli_env, payloads, tmp_path
+    unpullable, cli_env, payloads, tmp_path
 ):
+    env = {**cli_env, "AWS_ENDPOINT_URL": unpullable.endpoint_url}
     proc = sm_bench(
-        "run", unpullable_model, str(payloads), "--memory_sizes", "2048",
+        "run", UNPULLABLE_MODEL, str(payloads), "--memory_sizes", "2048",
         "--no_include_concurrency_benchmark", "--result_save_path", str(tmp_path),
-        "--no-progress", env=cli_env,
+        "--no-progress", env=env,
     )  # fmt: skip
     # the run's messages as they happened, then the one-line error: never a traceback
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("sm-bench run: error: ") and "is Failed: " + PULL_FAILURE in last
-    assert find_leftovers(emulator_target) == []
+    assert find_leftovers(unpullable.target()) == []
 
 
 # -- pickle payload files: the older toolkit's path, only when allowed ------------------

@@ -6,6 +6,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from sm_bench_widgets.emulator import LocalServerless
+from tests.conftest import TEST_TIME_SCALE
 from tests.emulator.awsutil import (
     clients,
     create,
@@ -53,7 +55,13 @@ def test_unknown_endpoint_is_a_validation_error(aws, emulator):
     assert message == f"Endpoint no-such-endpoint of account {emulator.account} not found."
 
 
-def test_endpoint_not_in_service_cannot_be_invoked(aws):
+def test_endpoint_not_in_service_cannot_be_invoked():
+    # creation takes 10 s of wall time here, so the invocation surely meets it Creating
+    with LocalServerless(time_scale=TEST_TIME_SCALE, creation_delay=1000) as slow:
+        _creating_endpoint_refuses_invocations(clients(slow))
+
+
+def _creating_endpoint_refuses_invocations(aws) -> None:
     name = unique("creating")
     create(aws, name, "demo-tabular")
     assert aws.sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"

@@ -16,12 +16,14 @@ from tests.waiting import wait_until
 
 
 @pytest.fixture
-def bare_panel(emulator_target, tmp_path, monkeypatch):
-    """``BenchmarkPanel()`` at the emulator, run from an empty working folder."""
+def bare_panel(fresh_emulator, tmp_path, monkeypatch):
+    """``BenchmarkPanel()`` at an emulator holding only the demo models, as a newcomer's
+    does (the session emulator holds other tests' models too), from an empty folder."""
     monkeypatch.chdir(tmp_path)
+    target = fresh_emulator.target()
 
     def make(**defaults) -> BenchmarkPanel:
-        return BenchmarkPanel(target=emulator_target, refresh_interval=0.1, **defaults)
+        return BenchmarkPanel(target=target, refresh_interval=0.1, **defaults)
 
     return make
 
