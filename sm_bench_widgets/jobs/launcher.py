@@ -21,6 +21,7 @@ from typing import Any
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.aws.endpoints import TOOL_TAG_KEY, TOOL_TAG_VALUE, check_model
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine.deploy import account_quotas, check_quotas
 from sm_bench_widgets.engine.options import new_run_id, prepare, with_region
 from sm_bench_widgets.jobs import s3 as s3paths
 from sm_bench_widgets.jobs import sdk
@@ -56,8 +57,9 @@ def launch_job(
 ) -> ProcessingJobHandle:
     """Check everything, upload the job's code and benchmark, create the job; its handle.
 
-    Raises ``ConfigError`` (naming the field) for a bad option, payload or model, and
-    ``SdkMissing`` without the sagemaker SDK, before anything is uploaded or created.
+    Raises ``ConfigError`` (naming the field) for a bad option, payload or model, or a grid
+    that can never fit the account's serverless quotas, and ``SdkMissing`` without the
+    sagemaker SDK, before anything is uploaded or created.
     """
     job = job or JobOptions()
     job.validate()
@@ -65,6 +67,7 @@ def launch_job(
     sampler = prepare(config)
     target = with_region(config, target or Target.from_environment())
     check_model(target, config.model_name)
+    check_quotas(account_quotas(target, config), config)
     session = sdk.sdk_session(target)
     job = replace(
         job,

@@ -276,6 +276,18 @@ def test_benchmark_and_role_errors_come_before_any_upload_or_job(
     assert job_names(target) == before and s3_keys(target, "nothing-here") == []
 
 
+def test_a_grid_that_never_fits_the_quota_is_refused_before_any_upload_or_job(target, payload_file):
+    before = job_names(target)
+    with pytest.raises(ConfigError) as caught:
+        run_as_sagemaker_job(
+            ROLE, "demo-tabular", payload_file, "s3://never-made/x", target=target,
+            memory_sizes=[2048], concurrency_benchmark_max_conc=[4], account_max_concurrency=2,
+        )  # fmt: skip
+    assert caught.value.field == "concurrency_benchmark_max_conc"
+    assert "MaxConcurrency 4 can never be deployed" in str(caught.value)
+    assert job_names(target) == before and s3_keys(target, "never-made") == []
+
+
 def test_without_the_sdk_the_error_names_the_install_command(monkeypatch, target, payload_file):
     import sys
 
