@@ -72,6 +72,16 @@ def _floats(values: Iterable[float]) -> np.ndarray:
     return np.asarray(given, dtype=float)
 
 
+def _sorted_finite(values: Iterable[float], q: float, confidence: float) -> np.ndarray:
+    """The finite values, sorted, once ``q`` and ``confidence`` are checked."""
+    if not 0 < q < 100:
+        raise ValueError(f"q={q!r} is not allowed: a percentile strictly between 0 and 100")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} is not allowed: a level in (0, 1)")
+    x = _floats(values)
+    return np.sort(x[np.isfinite(x)])
+
+
 def percentile_ci(
     values: Iterable[float], q: float, confidence: float = DEFAULT_CONFIDENCE
 ) -> tuple[float, float, float]:
@@ -80,12 +90,7 @@ def percentile_ci(
     The estimate is the sample percentile (linear interpolation); the bounds are order
     statistics chosen from the binomial distribution, NaN where n is too small.
     """
-    if not 0 < q < 100:
-        raise ValueError(f"q={q!r} is not allowed: a percentile strictly between 0 and 100")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence={confidence!r} is not allowed: a level in (0, 1)")
-    x = _floats(values)
-    x = np.sort(x[np.isfinite(x)])
+    x = _sorted_finite(values, q, confidence)
     n = x.size
     if n == 0:
         return math.nan, math.nan, math.nan
@@ -157,12 +162,7 @@ def smooth_percentile_ci(
 ) -> tuple[float, float, float]:
     """(estimate, low, high): the Harrell-Davis q-th percentile +- z x its Maritz-Jarrett
     standard error; NaN bounds below 2 observations. Check its coverage before use."""
-    if not 0 < q < 100:
-        raise ValueError(f"q={q!r} is not allowed: a percentile strictly between 0 and 100")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence={confidence!r} is not allowed: a level in (0, 1)")
-    x = _floats(values)
-    x = np.sort(x[np.isfinite(x)])
+    x = _sorted_finite(values, q, confidence)
     n = x.size
     if n < 2:
         return (float(x[0]) if n else math.nan), math.nan, math.nan
