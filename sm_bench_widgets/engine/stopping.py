@@ -22,6 +22,7 @@ import pandas as pd
 from sm_bench_widgets.analysis import stats
 from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.engine.loads import TrialLoad
+from sm_bench_widgets.engine.openloop import PHASE as OPEN_LOOP
 from sm_bench_widgets.engine.plan import Trial
 
 # stop reasons, as written to TrialEnded and the summaries
@@ -76,6 +77,9 @@ class TrialState:
         self.count = 0
         self.errors = 0
         self.warm_ok = 0  # warm ok invocations
+        # an open-loop check measures the throttled share of all its arrivals: it never
+        # stops for latency precision, only latency trials do
+        self.adaptive = config.adaptive and trial.phase != OPEN_LOOP
         self.warm_ok_ms = Samples()  # their latencies, kept when adaptive (precision reads them)
         self.typical_ms: float | None = None  # running mean of recent warm ok latencies
         self.stop_reason: str | None = None
@@ -99,7 +103,7 @@ class TrialState:
                 if not row.get("cold"):
                     latency = float(row["latency_ms"])
                     self.warm_ok += 1
-                    if self.config.adaptive:
+                    if self.adaptive:
                         self.warm_ok_ms.append(latency)
                     self.typical_ms = (
                         latency
@@ -108,7 +112,7 @@ class TrialState:
                     )
                     n = self.warm_ok
                     check = (
-                        self.config.adaptive
+                        self.adaptive
                         and n >= self.config.min_invocations
                         and n % self.check_every == 0
                     )
