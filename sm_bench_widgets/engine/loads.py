@@ -118,12 +118,13 @@ def client_overhead(
     wire_ms: float | None = None,
 ) -> float | None:
     """What the client added to a round trip: the round trip minus the time the server
-    says it held the request (the emulator's service time, on its clock as its figures
-    are; the stub's hold), else minus the time on the wire (``wire_ms``: from handing the
-    request to the socket to the answer's headers; a lower bound, as a client too busy
-    to read an answer that came is counted on the wire); None when nothing tells."""
+    says it held the request (the emulator's service time, in wall time: the client's
+    own time passes alike at any time scale; the stub's hold), else minus the time on
+    the wire (``wire_ms``: from handing the request to the socket to the answer's
+    headers; a lower bound, as a client too busy to read an answer that came is counted
+    on the wire); None when nothing tells."""
     if clock is not None and clock.service_ms is not None:
-        return (round_trip_ms - clock.service_ms * clock.time_scale) / clock.time_scale
+        return round_trip_ms - clock.service_ms * clock.time_scale
     held = held_ms(_headers(response))
     if held is not None:
         return round_trip_ms - held
@@ -137,6 +138,36 @@ def _wire_ms(response: dict[str, Any] | None) -> float | None:
     if sent is None or answered is None or answered < sent or retried:
         return None
     return (answered - sent) * 1000.0
+
+
+class ClientClock:
+    """Places one closed-loop client's requests on the service's clock.
+
+    At a time scale below 1 the emulator's clock runs faster than the wall clock, but the
+    client's own time (its share of each round trip, pauses, backoffs, the loop between
+    requests) is what it would be in a real-time run. Read off the emulator's clock that
+    time would be stretched ``1 / time_scale`` times, and a closed loop's throughput
+    understated; so each request is moved back by the stretch of the client time before
+    it, and consecutive requests lie ``service time + client time`` apart, as in real time.
+    """
+
+    def __init__(self) -> None:
+        self._stretch = 0.0
+        self._last_end: float | None = None
+
+    def start(self, wall_start: float, wall_end: float, clock: EmulatorClock) -> float:
+        """The service-clock start of a request sent at ``wall_start`` (``time.time()``)
+        that answered at ``wall_end``; records its client time for the next one."""
+        scale = clock.time_scale
+        factor = 1.0 / scale - 1.0 if 0 < scale < 1 else 0.0
+        if self._last_end is not None:
+            self._stretch += max(0.0, wall_start - self._last_end) * factor
+        start = clock.service_time(wall_start) - self._stretch
+        if clock.service_ms is not None:
+            held = clock.service_ms * scale / 1000.0
+            self._stretch += max(0.0, wall_end - wall_start - held) * factor
+        self._last_end = wall_end
+        return start
 
 
 class Invoker:
@@ -165,8 +196,15 @@ class Invoker:
         self.labels = dict(labels)
         self.on_emulated = on_emulated
 
-    def invoke(self, client_id: int = 0, cold: bool = False, phase: str | None = None) -> Row:
-        """Send one request and return its row; never raises for AWS or network errors."""
+    def invoke(
+        self,
+        client_id: int = 0,
+        cold: bool = False,
+        phase: str | None = None,
+        client_clock: ClientClock | None = None,
+    ) -> Row:
+        """Send one request and return its row; never raises for AWS or network errors.
+        A closed-loop client passes its ``client_clock`` to be placed as in real time."""
         index, kwargs = self.sampler.draw()
         kwargs["EndpointName"] = self.endpoint_name
         outcome, code, bytes_out = "ok", "", 0
@@ -190,7 +228,10 @@ class Invoker:
             latency_ms = clock.service_ms if clock.service_ms is not None else latency_ms
             if clock.service_ms is None:
                 latency_ms /= clock.time_scale
-            start = clock.service_time(start)
+            if client_clock is not None:
+                start = client_clock.start(start, start + elapsed, clock)
+            else:
+                start = clock.service_time(start)
         row = {
             **self.labels,
             "client_id": client_id,
@@ -288,8 +329,9 @@ class TrialLoad:
 
 def sequential(invoker: Invoker, load: TrialLoad, sink: RowSink) -> None:
     """One client, one request after another, until the load says stop."""
+    placed = ClientClock()
     while load.wait_pause() and load.take():
-        sink(invoker.invoke(client_id=0))
+        sink(invoker.invoke(client_id=0, client_clock=placed))
 
 
 def closed_loop(
@@ -306,8 +348,9 @@ def closed_loop(
     """
 
     def client(i: int) -> None:
+        placed = ClientClock()
         while load.wait_pause() and load.take():
-            row = invoker.invoke(client_id=i)
+            row = invoker.invoke(client_id=i, client_clock=placed)
             sink(row)
             if backoff is not None and row["outcome"] == "throttled":
                 load.run_stop.wait(backoff())
