@@ -23,6 +23,7 @@ import pandas as pd
 
 from sm_bench_widgets.aws.clients import Target
 from sm_bench_widgets.config import BenchmarkConfig
+from sm_bench_widgets.engine import stopping
 from sm_bench_widgets.engine.context import RunContext
 from sm_bench_widgets.engine.events import PhaseStarted, RunEnded, RunStarted
 from sm_bench_widgets.engine.hosts import HostShare
@@ -330,7 +331,17 @@ class Orchestrator:
             )
             threads.append(th)
             th.start()
-        race(ctx, threads, states)
+        try:
+            race(ctx, threads, states)
+        except BaseException:
+            # the run fails while its trials load: they end as failed (a resume runs them
+            # again) once their requests in flight answer, before teardown deletes their
+            # endpoints, so no request of theirs meets a deleted endpoint or a closed load
+            for state in states.values():
+                state.stop(stopping.FAILED)
+            for th in threads:
+                th.join()
+            raise
 
     def _concurrency_phase(
         self, trials: list[Trial], splits: Splits | None = None, order: dict[str, int] | None = None
