@@ -6,11 +6,12 @@ brackets it with a probability that can be computed exactly, whatever the latenc
 distribution. With too few observations for the requested confidence, a bound does not
 exist and is reported as NaN rather than guessed.
 
-The stopping rule's precision check uses a smoother interval where its coverage was
-checked (benchmarks/percentile_ci_coverage.py): the Harrell-Davis estimate (a beta-weighted
-mean of all order statistics) +- z times its Maritz-Jarrett standard error. The discrete
-interval's bounds jump between order statistics and, at p90 on small samples, sit on the
-largest ones, so it stays wide long after the percentile is known to +-5%.
+Where its coverage was checked (benchmarks/percentile_ci_coverage.py), a smoother interval
+is used instead, by the stopping rule, racing, the decision rule and the summaries alike:
+the Harrell-Davis estimate (a beta-weighted mean of all order statistics) +- z times its
+Maritz-Jarrett standard error. The discrete interval's bounds jump between order
+statistics and, at p90 on small samples, sit on the largest ones, so it stays wide long
+after the percentile is known to +-5%.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ def percentile_ci(
 # the percentile's far side (n x min(p, 1 - p)); below that, its coverage falls short
 # (benchmarks/percentile_ci_coverage.py) and the order-statistic interval is used.
 SMOOTH_MIN_TAIL = 5
+# Above this many observations the two intervals agree within a few percent of their width
+# and the discrete one's steps are fine, while the smooth one's weights cost milliseconds
+# per percentile: the order-statistic interval is used.
+SMOOTH_MAX_N = 1000
 
 
 def _beta_continued_fraction(a: float, b: float, x: np.ndarray) -> np.ndarray:
@@ -146,12 +151,26 @@ def regularized_beta(a: float, b: float, x: np.ndarray) -> np.ndarray:
     return out
 
 
+HD_WEIGHT_SPAN = 12.0
+
+
 @functools.lru_cache(maxsize=256)
 def harrell_davis_weights(n: int, q: float) -> np.ndarray:
     """Weights of the n order statistics in the Harrell-Davis q-th percentile (read-only):
     the beta((n + 1)p, (n + 1)(1 - p)) probability of each ((i - 1)/n, i/n]."""
     p = q / 100.0
-    cdf = regularized_beta((n + 1) * p, (n + 1) * (1 - p), np.arange(n + 1) / n)
+    a, b = (n + 1) * p, (n + 1) * (1 - p)
+    # once the beta is near normal (both shapes >= 30), its mass lies within a few
+    # standard deviations of its mean: beyond HD_WEIGHT_SPAN of them a weight is below
+    # 1e-20 and is left at 0, which keeps large samples cheap
+    mean, sd = a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    grid = np.arange(n + 1) / n
+    near = np.abs(grid - mean) <= HD_WEIGHT_SPAN * sd + 1.0 / n
+    if min(a, b) < 30:
+        near[:] = True
+    cdf = np.where(grid < mean, 0.0, 1.0)
+    cdf[near] = regularized_beta(a, b, grid[near])
+    cdf[0], cdf[-1] = 0.0, 1.0
     weights = np.diff(cdf)
     weights.flags.writeable = False
     return weights
@@ -177,11 +196,12 @@ def smooth_percentile_ci(
 def precision_ci(
     values: Iterable[float], q: float, confidence: float = DEFAULT_CONFIDENCE
 ) -> tuple[float, float, float]:
-    """The stopping rule's interval: smooth where n x min(p, 1 - p) >= SMOOTH_MIN_TAIL,
-    where its coverage holds, else the order-statistic one."""
+    """Every percentile interval the tool reports and decides on: smooth where
+    n x min(p, 1 - p) >= SMOOTH_MIN_TAIL (its coverage holds) and n <= SMOOTH_MAX_N,
+    else the order-statistic one."""
     x = _floats(values)
     n = int(np.isfinite(x).sum())
-    if n * min(q, 100 - q) >= SMOOTH_MIN_TAIL * 100:  # in percent: 0.1 x 50 is not 5.0
+    if n <= SMOOTH_MAX_N and n * min(q, 100 - q) >= SMOOTH_MIN_TAIL * 100:  # 0.1 x 50 != 5.0
         return smooth_percentile_ci(x, q, confidence)
     return percentile_ci(x, q, confidence)
 
@@ -297,6 +317,15 @@ def _slots(first: pd.Series) -> int:
     return int(min(known)) if known else 1
 
 
+def _percentile(lat: np.ndarray, q: float, confidence: float) -> tuple[float, float, float]:
+    """The sample q-th percentile and the interval the stopping rule checks, so that the
+    bounds a summary shows are the ones racing, the decision rule and stopping used."""
+    if not lat.size:
+        return (math.nan,) * 3
+    _, low, high = precision_ci(lat, q, confidence)
+    return float(np.percentile(lat, q)), low, high
+
+
 def _summary_row(
     trial_id: object, g: pd.DataFrame, confidence: float, stop_reason: str
 ) -> dict[str, object]:
@@ -306,10 +335,10 @@ def _summary_row(
     ok = outcome == "ok"
     ok_count = int(ok.sum())
     lat = pd.to_numeric(g.loc[ok & ~cold, "latency_ms"], errors="coerce").dropna().to_numpy()
-    p50, p50_lo, p50_hi = percentile_ci(lat, 50, confidence) if lat.size else (math.nan,) * 3
-    p90, p90_lo, p90_hi = percentile_ci(lat, 90, confidence) if lat.size else (math.nan,) * 3
-    _, p95_lo, p95_hi = percentile_ci(lat, 95, confidence) if lat.size else (math.nan,) * 3
-    _, p99_lo, p99_hi = percentile_ci(lat, 99, confidence) if lat.size else (math.nan,) * 3
+    p50, p50_lo, p50_hi = _percentile(lat, 50, confidence)
+    p90, p90_lo, p90_hi = _percentile(lat, 90, confidence)
+    _, p95_lo, p95_hi = _percentile(lat, 95, confidence)
+    _, p99_lo, p99_hi = _percentile(lat, 99, confidence)
     load = _load_rows(g)
     start = pd.to_numeric(g.loc[load, "start"], errors="coerce")
     end = pd.to_numeric(g.loc[load, "end"], errors="coerce")

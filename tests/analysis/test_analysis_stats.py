@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sm_bench_widgets.analysis.stats import (
+    SMOOTH_MAX_N,
     SMOOTH_MIN_TAIL,
     harrell_davis_weights,
     order_statistic_ranks,
@@ -21,7 +22,7 @@ from sm_bench_widgets.analysis.stats import (
     summarize,
 )
 from sm_bench_widgets.schema import SUMMARY_COLUMNS
-from tests.rows import invocation_frame, invocation_row
+from tests.rows import invocation_frame, invocation_row, invocation_rows
 
 
 def test_median_interval_matches_published_order_statistic_table():
@@ -300,6 +301,28 @@ def test_precision_interval_is_the_order_statistic_one_where_the_tail_is_thin():
     assert precision_ci(x[:40], 90) == percentile_ci(x[:40], 90)
     assert precision_ci(x, 99) == smooth_percentile_ci(x, 99)  # 5 expected above
     assert precision_ci(x[:50], 90) == smooth_percentile_ci(x[:50], 90)
+
+
+def test_precision_interval_is_the_order_statistic_one_on_large_samples():
+    x = np.random.default_rng(4).lognormal(0.0, 0.1, SMOOTH_MAX_N + 1)
+    assert precision_ci(x, 90) == percentile_ci(x, 90)
+    assert precision_ci(x[:-1], 90) == smooth_percentile_ci(x[:-1], 90)
+
+
+@pytest.mark.parametrize("n", [200, 1000, 3000])
+@pytest.mark.parametrize("q", [1, 50, 90, 99])
+def test_harrell_davis_weights_far_from_the_percentile_are_left_out_exactly(n, q):
+    p = q / 100
+    full = np.diff(regularized_beta((n + 1) * p, (n + 1) * (1 - p), np.arange(n + 1) / n))
+    assert np.max(np.abs(harrell_davis_weights(n, q) - full)) < 1e-12
+
+
+def test_a_summary_shows_the_interval_the_stopping_rule_checks():
+    latencies = np.random.default_rng(5).lognormal(4.0, 0.2, 200)
+    row = summarize(invocation_rows("t1", latencies)).iloc[0]
+    _, low, high = precision_ci(latencies, 90)
+    assert (row["p90_ci_low"], row["p90_ci_high"]) == pytest.approx((low, high))
+    assert row["p90_ms"] == pytest.approx(np.percentile(latencies, 90))
 
 
 def test_precision_stop_comes_sooner_than_with_order_statistics():
