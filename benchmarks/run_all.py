@@ -47,7 +47,7 @@ BENCHES = [
     Bench("recommendation_hit_rate.py", (), ("--seeds", "1", "--invocations", "80")),
     Bench("job_modes.py", (), ("--invocations", "10")),
     Bench("panel_responsiveness.py", (), ("--idle-seconds", "1", "--invocations", "100")),
-    Bench("under_load_memory.py", (), ("--invocations", "2000")),
+    Bench("under_load_memory.py", (), ("--invocations", "3000", "--sample-seconds", "0.1")),
     Bench("notebook_latency.py", (), None),
 ]
 
