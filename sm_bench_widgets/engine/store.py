@@ -307,18 +307,27 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [r for batch in _jsonl_batches(path) for r in batch]
 
 
-def _jsonl_batches(path: Path, size: int = FOLD_ROWS) -> Iterator[list[dict[str, Any]]]:
-    """``_read_jsonl``'s records, ``size`` at a time, reading the file line by line (a
-    million invocations never sit in memory as text or as dicts at once)."""
+def _jsonl_from(
+    path: Path, offset: int = 0, size: int = FOLD_ROWS
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """The complete records of a JSON Lines file from byte ``offset`` on, ``size`` at a
+    time, each batch with the byte where reading may go on (the last batch may be empty).
+    Read line by line, so a million invocations never sit in memory as text or as dicts at
+    once; a last line without its newline (a crash mid-write, or a file caught mid-upload)
+    is left for a later read; a file shorter than ``offset`` was replaced and is read whole."""
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115
+        handle = open(path, "rb")  # noqa: SIM115
     except OSError:
         return
     with handle:
+        if os.fstat(handle.fileno()).st_size < offset:
+            offset = 0
+        handle.seek(offset)
         batch: list[dict[str, Any]] = []
         for line in handle:
-            if not line.endswith("\n"):
+            if not line.endswith(b"\n"):
                 break
+            offset += len(line)
             if not line.strip():
                 continue
             try:
@@ -326,8 +335,14 @@ def _jsonl_batches(path: Path, size: int = FOLD_ROWS) -> Iterator[list[dict[str,
             except json.JSONDecodeError:
                 continue  # a torn line that a later run appended after
             if len(batch) >= size:
-                yield batch
+                yield batch, offset
                 batch = []
+        yield batch, offset
+
+
+def _jsonl_batches(path: Path, size: int = FOLD_ROWS) -> Iterator[list[dict[str, Any]]]:
+    """``_read_jsonl``'s records, ``size`` at a time."""
+    for batch, _ in _jsonl_from(path, 0, size):
         if batch:
             yield batch
 
@@ -368,30 +383,7 @@ class StreamTail:
         """``read``'s records ``size`` at a time (a long first read never sits in memory
         as dicts at once)."""
         for path in _stream_files(self.run_dir, self.name):
-            try:
-                handle = open(path, "rb")  # noqa: SIM115
-            except OSError:
-                continue
-            with handle:
-                offset = self._offsets.get(path, 0)
-                if os.fstat(handle.fileno()).st_size < offset:
-                    offset = 0  # replaced by a shorter file: not the one read before
-                handle.seek(offset)
-                batch: list[dict[str, Any]] = []
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        break
-                    offset += len(line)
-                    if not line.strip():
-                        continue
-                    try:
-                        batch.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        continue  # a torn line that a later run appended after
-                    if len(batch) >= size:
-                        self._offsets[path] = offset
-                        yield batch
-                        batch = []
+            for batch, offset in _jsonl_from(path, self._offsets.get(path, 0), size):
                 self._offsets[path] = offset
                 if batch:
                     yield batch
