@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sm_bench_widgets.aws.clients import Target  # noqa: E402
-from sm_bench_widgets.engine.load_check import load_capacity  # noqa: E402
+from sm_bench_widgets.engine.load_check import WORKER_UTILISATION, load_capacity  # noqa: E402
 from sm_bench_widgets.engine.load_process import Go, LoadProcess, job_for  # noqa: E402
 from sm_bench_widgets.engine.load_stub import held_ms, stub_endpoint  # noqa: E402
 from sm_bench_widgets.engine.loads import Invoker, TrialLoad, closed_loop  # noqa: E402
@@ -68,6 +68,23 @@ class Cell:
 
     def meets(self) -> bool:
         return self.p50_over <= 2 and self.p99_over <= 5 and self.throughput >= 0.95
+
+    @property
+    def cores_at_ideal(self) -> float:
+        """Cores the client's interpreter(s) would be busy at the ideal rate: ideal calls a
+        second x CPU per call."""
+        return self.clients / (self.service_ms / 1000.0) * self.cpu_ms_per_call / 1000.0
+
+    def limit(self) -> str:
+        """Why a missed cell missed, as far as its figures tell: the client's CPU when it
+        needs more than WORKER_UTILISATION of a core per interpreter at the ideal rate
+        (queueing for the interpreter then grows without bound), else the machine."""
+        if self.meets():
+            return ""
+        interpreters = 2 if self.engine.startswith("2procs") else 1
+        if self.cores_at_ideal > WORKER_UTILISATION * interpreters:
+            return "client CPU"
+        return "shared cores"
 
 
 def summarize(
@@ -351,7 +368,7 @@ def measure(
 
 HEADER = (
     f"{'engine':<13} {'service':>7} {'clients':>7} {'p50 over':>9} {'p99 over':>9} "
-    f"{'thru/ideal':>10} {'cpu/call':>9} {'calls':>6}  target"
+    f"{'thru/ideal':>10} {'cpu/call':>9} {'cores@ideal':>11} {'calls':>6}  target"
 )
 
 
@@ -360,7 +377,8 @@ def line(c: Cell) -> str:
     return (
         f"{c.engine:<13} {c.service_ms:>5.0f}ms {c.clients:>7} {c.p50_over:>+7.1f}ms "
         f"{c.p99_over:>+7.1f}ms {c.throughput:>9.0%} {c.cpu_ms_per_call:>7.2f}ms "
-        f"{c.calls:>6}  {'met' if c.meets() else 'missed'}"
+        f"{c.cores_at_ideal:>11.2f} {c.calls:>6}  "
+        f"{'met' if c.meets() else 'missed: ' + c.limit()}"
         + (f" ({c.errors} errors)" if c.errors else "")
     )
 
@@ -395,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     met = sum(c.meets() for c in cells)
     print(f"targets met in {met} of {len(cells)} cells")
+    cpu_bound = sum(c.limit() == "client CPU" for c in cells)
+    print(
+        f"missed for client CPU: {cpu_bound} (the ideal rate x CPU per call needs more than "
+        f"{WORKER_UTILISATION:.0%} of a core per interpreter); missed on shared cores: "
+        f"{len(cells) - met - cpu_bound} (the client, the stub and other work share "
+        f"{os.cpu_count()} cores: the figures include waiting for a core)"
+    )
     worker = [c.cpu_ms_per_call for c in cells if c.engine == "process" and c.clients >= 8]
     if worker:
         cpu = float(np.median(worker))
