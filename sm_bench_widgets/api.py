@@ -112,6 +112,12 @@ class RunHandle:
         return self._run.run_dir
 
     @property
+    def resumed(self) -> str | None:
+        """What a resumed run carries on, in one line (None for a new run)."""
+        point = self._run.resumed
+        return point.describe() if point is not None else None
+
+    @property
     def status(self) -> str:
         """running, stopping, completed, stopped or failed."""
         if not self._run.done.is_set():
@@ -219,13 +225,20 @@ def resume_benchmark(
     *,
     options: RunOptions | None = None,
 ) -> RunHandle:
-    """Carry on a run that was stopped, failed or killed, from its run directory.
+    """Carry on a run from its run directory: one that was stopped, failed or killed, or
+    one that completed with trials that failed.
 
     Endpoints the earlier process left live are deleted first; trials that ended for a
     reason of their own keep their results, the others run again on fresh endpoints with
-    the invocations already stored counted towards their budget. The run keeps its id and
-    directory. Raises ``ConfigError`` for a directory that cannot be resumed (a completed
-    run, or none) and ``RunInUse`` while another process still runs it.
+    the invocations already stored counted towards their budget, and the phases that
+    follow them (concurrency, the open-loop check and the idle probe of a traffic-aware
+    run) run what they had not finished. Of a completed run, only the trials that failed
+    for a reason a retry may cure run again: an exception in the trial, an endpoint that
+    could not be created or started, a quota hit; not an endpoint whose model did not fit
+    its memory size, and not trials stopped by racing, precision or the user. The run keeps
+    its id and directory. Raises ``ConfigError`` for a directory that cannot be resumed
+    (none, or a completed run with no such trial: its results are final) and ``RunInUse``
+    while another process still runs it.
     """
     point = resume_point(run_dir)
     target = target or Target.from_environment()

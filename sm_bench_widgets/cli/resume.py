@@ -1,8 +1,10 @@
-"""``sm-bench resume RUN_DIR``: carry on a run that was stopped, failed or killed."""
+"""``sm-bench resume RUN_DIR``: carry on a run that was stopped, failed or killed, or retry
+the failed trials of a completed run."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from sm_bench_widgets.cli.errors import fail, one_line_errors
@@ -14,10 +16,14 @@ def register(subparsers: Any) -> None:
     """Add the ``resume`` subcommand."""
     parser = subparsers.add_parser(
         "resume",
-        help="carry on a stopped, failed or killed run from its run directory",
+        help="carry on a stopped, failed or killed run, or retry a completed run's failed trials",
         description="Delete what the earlier process left live, then run again the trials "
-        "of RUN_DIR that did not finish, counting the invocations already stored. The run "
-        "keeps its id and directory.",
+        "of RUN_DIR that did not finish, counting the invocations already stored. Of a "
+        "completed run, only trials that failed for a reason a retry may cure run again "
+        "(an exception, an endpoint that could not be created or started, a quota hit); "
+        "a model that did not fit its memory size and trials stopped by racing, precision "
+        "or the user stay as they are, and a completed run with no such trial is refused. "
+        "The run keeps its id and directory.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="sm-bench-results/<run id>")
     add_target_options(parser)
@@ -38,7 +44,10 @@ def resume_command(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         return fail(prog, f"AWS: {exc}")
 
-    code, result = guarded(
-        prog, lambda: follow(resume_benchmark(args.run_dir, target), not args.no_progress)
-    )
+    def resume() -> Any:
+        handle = resume_benchmark(args.run_dir, target)
+        print(f"{prog}: {handle.resumed}", file=sys.stderr)
+        return follow(handle, not args.no_progress)
+
+    code, result = guarded(prog, resume)
     return code if result is None else finish(result)
