@@ -467,20 +467,29 @@ def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> p
         return pd.DataFrame(columns=columns)
     rows = []
     for trial_id, g in invocations[invocations["phase"] == "open_loop"].groupby("trial_id"):
-        starts = pd.to_numeric(g["start"], errors="coerce").dropna().sort_values()
-        if len(starts) < 2:
+        # a resumed trial sent its arrivals in stretches, each after a cold-start burst on a
+        # fresh endpoint: rate and trace slices are measured within each, not across gaps
+        segments = [
+            starts
+            for starts in _after_each_burst(invocations[invocations["trial_id"] == trial_id])
+            if len(starts) >= 2
+        ]
+        if not segments:
             continue
-        rate = (len(starts) - 1) / float(starts.iloc[-1] - starts.iloc[0])
+        span = sum(float(starts.iloc[-1] - starts.iloc[0]) for starts in segments)
+        rate = sum(len(starts) - 1 for starts in segments) / span
         ok = g[(g["outcome"] == "ok") & ~g["cold"].astype(bool)]
         mean_ms = float(pd.to_numeric(ok["latency_ms"], errors="coerce").mean())
         c = int(g["max_concurrency"].iloc[0])
         load = offered_load(rate, mean_ms)
         predicted = erlang_b(load, c)
         if slice_s:
-            slices = ((starts - starts.iloc[0]) // slice_s).value_counts()
+            slices = pd.concat(
+                [((starts - starts.iloc[0]) // slice_s).value_counts() for starts in segments]
+            )
             predicted = sum(
                 n * erlang_b(offered_load(n / slice_s, mean_ms), c) for n in slices
-            ) / len(starts)
+            ) / sum(len(starts) for starts in segments)
         measured = float((g["outcome"] == "throttled").mean())
         rows.append(
             {
@@ -505,18 +514,51 @@ def measured_idle_window(invocations: pd.DataFrame | None) -> tuple[float, float
     A gap is the time from one answer to the next request."""
     if invocations is None or invocations.empty or "phase" not in invocations:
         return None
-    rows = invocations[invocations["phase"] == "idle_probe"]
-    if len(rows) < 3:
+    warm: list[float] = []
+    cold_after: list[float] = []
+    # a resumed run probes again from a fresh cold start: gaps are measured within each
+    # probe, never across the redeployment between two
+    probed = invocations[invocations["phase"] == "idle_probe"]
+    if len(probed) < 3:
         return None
-    rows = rows.sort_values("start")
-    gaps = rows["start"].to_numpy()[1:] - rows["end"].to_numpy()[:-1]
-    ok = (rows["outcome"] == "ok").to_numpy()[1:]
-    cold = rows["cold"].astype(bool).to_numpy()[1:]
-    warm = [float(g) for g, o, c in zip(gaps[1:], ok[1:], cold[1:], strict=True) if o and not c]
-    first_cold = [float(g) for g, c in zip(gaps[1:], cold[1:], strict=True) if c]
-    if not warm and not first_cold:
+    for rows in _probes(probed):
+        if len(rows) < 3:
+            continue
+        gaps = rows["start"].to_numpy()[1:] - rows["end"].to_numpy()[:-1]
+        ok = (rows["outcome"] == "ok").to_numpy()[1:]
+        cold = rows["cold"].astype(bool).to_numpy()[1:]
+        warm += [
+            float(g) for g, o, c in zip(gaps[1:], ok[1:], cold[1:], strict=True) if o and not c
+        ]
+        cold_after += [float(g) for g, c in zip(gaps[1:], cold[1:], strict=True) if c]
+    if not warm and not cold_after:
         return None
-    return (max(warm) if warm else 0.0), (first_cold[0] if first_cold else None)
+    return (max(warm) if warm else 0.0), (min(cold_after) if cold_after else None)
+
+
+def _after_each_burst(trial: pd.DataFrame) -> list[pd.Series]:
+    """The start times of one open-loop trial's arrivals, one series per cold-start burst
+    that preceded them (one burst per endpoint the trial ran on)."""
+    rows = trial.assign(start=pd.to_numeric(trial["start"], errors="coerce"))
+    rows = rows.dropna(subset=["start"]).sort_values("start", kind="stable")
+    burst = (rows["phase"] == "cold_start").to_numpy()
+    stretch = np.cumsum(burst & ~np.concatenate([[False], burst[:-1]]))
+    arrivals = (rows["phase"] == "open_loop").to_numpy()
+    return [s for _, s in rows.loc[arrivals, "start"].groupby(stretch[arrivals])]
+
+
+def _probes(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """The idle-probe rows of each probe, in order of start. A probe opens with a cold
+    request, then a warm reference, and ends at its first cold gap: so a cold row opens a
+    probe when it comes first, follows a cold row, or is followed by a warm one."""
+    rows = rows.sort_values("start", kind="stable")
+    cold = rows["cold"].astype(bool).to_numpy()
+    before = np.concatenate([[True], cold[:-1]])
+    after = np.concatenate([cold[1:], [True]])
+    opens = cold & (before | ~after)
+    if len(opens):
+        opens[0] = True
+    return [g for _, g in rows.groupby(np.cumsum(opens), sort=True)]
 
 
 def _on_demand(frame: pd.DataFrame, memory_size: int) -> pd.DataFrame:

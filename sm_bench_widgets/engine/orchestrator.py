@@ -256,7 +256,8 @@ class Orchestrator:
         if not (config.include_concurrency_benchmark or config.provisioned_concurrency):
             return
         concurrency = [t for t in earlier if t.phase == "concurrency"]
-        memory = None
+        # a resumed run keeps the memory size its concurrency trials were planned at
+        memory = concurrency[0].memory_size if concurrency else None
         splits, order = None, {}
         if not concurrency:
             others = {t.trial_id for t in planned} - {t.trial_id for t in stability}

@@ -138,6 +138,8 @@ def open_loop_phase(ctx: RunContext, memory_size: int) -> None:
     """Plan, deploy and run the open-loop trials at ``memory_size`` (one endpoint each),
     then the idle-window probe when the traffic asks for it."""
     trials, rate = plan_open_loop(ctx, memory_size)
+    # a resumed run runs again only the checks that did not finish
+    trials = [t for t in trials if t.trial_id not in ctx.stop_reasons]
     if trials:
         run_open_loop(ctx, trials, rate)
     traffic = ctx.config.traffic
@@ -180,6 +182,8 @@ def idle_window_phase(ctx: RunContext, memory_size: int) -> None:
         max_invocations=len(gaps) + 2,
         endpoint_key=endpoint_key(memory_size, 1, 0),
     )
+    if trial.trial_id in ctx.stop_reasons:  # a resumed run's finished probe
+        return
     ctx.plan([trial])
     ctx.publish(PhaseStarted(phase=IDLE_PHASE, trials=1, max_invocations=trial.max_invocations))
     for _, deployed in deploy_waves(ctx, [trial]):
