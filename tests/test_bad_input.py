@@ -101,6 +101,13 @@ CASES = [
         "provisioned_concurrency",
         "not above MaxConcurrency",
     ),
+    (
+        "negative absolute precision",
+        {"precision_ms": -1.0},
+        ["--precision-ms", "-1"],
+        "precision_ms",
+        ">= 0",
+    ),
 ]
 
 

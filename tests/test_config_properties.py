@@ -44,7 +44,7 @@ config_dicts = st.dictionaries(
 def _is_valid(config: BenchmarkConfig) -> None:
     """What a built config promises: every number finite, every list within its bounds."""
     config.validate()  # idempotent on a valid config
-    for name in ("precision", "confidence", "balanced_weight", "cold_start_delay"):
+    for name in ("precision", "precision_ms", "confidence", "balanced_weight", "cold_start_delay"):
         assert math.isfinite(getattr(config, name))
     assert all(1 <= c <= 200 for c in config.concurrency_benchmark_max_conc)
     assert all(

@@ -206,6 +206,14 @@ def precision_ci(
     return percentile_ci(x, q, confidence)
 
 
+def _within(estimate: float, low: float, high: float, precision: float, floor_ms: float) -> bool:
+    """The interval's wider side is within +-precision of the estimate, or within
+    +-``floor_ms`` milliseconds."""
+    if not (math.isfinite(low) and math.isfinite(high)) or estimate <= 0:
+        return False
+    return max(estimate - low, high - estimate) <= max(precision * estimate, floor_ms)
+
+
 def relative_half_width(values: Iterable[float], q: float, confidence: float) -> float:
     """The wider side of the q-th percentile's ``precision_ci`` relative to its estimate
     (inf if unknown)."""
@@ -220,10 +228,13 @@ def precision_reached(
     precision: float,
     confidence: float,
     percentiles: Sequence[float] = (50, 90),
+    floor_ms: float = 0.0,
 ) -> bool:
-    """True when every percentile's interval (wider side) is within +-precision of its estimate."""
+    """True when every percentile's interval (wider side) is within +-precision of its
+    estimate, or within +-``floor_ms`` milliseconds (a resolution finer than that tells
+    nothing: see ``BenchmarkConfig.precision_ms``)."""
     x = _floats(latencies_ms)
-    return all(relative_half_width(x, q, confidence) <= precision for q in percentiles)
+    return all(_within(*precision_ci(x, q, confidence), precision, floor_ms) for q in percentiles)
 
 
 def percentile_settled(
@@ -233,21 +244,19 @@ def percentile_settled(
     confidence: float,
     limit_ms: float | None = None,
     side: str = "either",
+    floor_ms: float = 0.0,
 ) -> bool:
     """True when the q-th percentile is known well enough: its interval is within
-    +-precision of the estimate, or (with ``limit_ms``) lies wholly on one side of it
-    (``side``: "either", "below" or "above"), which settles an SLA on that percentile."""
+    +-precision of the estimate (or +-``floor_ms``), or (with ``limit_ms``) lies wholly
+    on one side of it (``side``: "either", "below" or "above"), which settles an SLA on
+    that percentile."""
     if side not in ("either", "below", "above"):
         raise ValueError(f"side={side!r} is not allowed: one of either, below, above")
     x = _floats(latencies_ms)
     estimate, low, high = precision_ci(x, q, confidence) if x.size else (math.nan,) * 3
     below = limit_ms is not None and side != "above" and high < limit_ms
     above = limit_ms is not None and side != "below" and low > limit_ms
-    if below or above:
-        return True
-    if not (math.isfinite(low) and math.isfinite(high)) or estimate <= 0:
-        return False
-    return max(estimate - low, high - estimate) / estimate <= precision
+    return below or above or _within(estimate, low, high, precision, floor_ms)
 
 
 def rate_interval(

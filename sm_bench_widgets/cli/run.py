@@ -85,6 +85,11 @@ OWN_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "precision",
         {"type": float, "help": "adaptive stop: relative CI half-width of p50/p90 (0.05)"},
     ),
+    (
+        "precision_ms",
+        "precision_ms",
+        {"type": float, "help": "adaptive stop: or within +- this many ms (1.0; 0 = off)"},
+    ),
     ("confidence", "confidence", {"type": float, "help": "confidence level (0.95)"}),
     (
         "min_invocations",

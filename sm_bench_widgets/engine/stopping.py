@@ -131,12 +131,20 @@ class TrialState:
         precision too, or surely meeting the SLA. Surely failing it is racing's verdict
         (``INFEASIBLE``), which keeps the last possibly feasible trial going."""
         c = self.config
-        if not stats.precision_reached(samples, c.precision, c.confidence, (50, 90)):
+        if not stats.precision_reached(
+            samples, c.precision, c.confidence, (50, 90), floor_ms=c.precision_ms
+        ):
             return False
         if c.sla_percentile is None or c.sla_percentile in (50, 90):
             return True
         return stats.percentile_settled(
-            samples, c.sla_percentile, c.precision, c.confidence, c.sla_ms, side="below"
+            samples,
+            c.sla_percentile,
+            c.precision,
+            c.confidence,
+            c.sla_ms,
+            side="below",
+            floor_ms=c.precision_ms,
         )
 
     def throttle_backoff(self) -> float:

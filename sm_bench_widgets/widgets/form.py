@@ -120,6 +120,7 @@ def build_sections() -> dict[str, list[Field]]:
                 "stop a configuration once its percentiles are known or it is dominated",
             ),
             _float("precision", "Precision (+- fraction)", "e.g. 0.05 for +-5%"),
+            _float("precision_ms", "Or within (+- ms)", "e.g. 1.0; 0 for none"),
             _float("confidence", "Confidence", "e.g. 0.95"),
             _int("min_invocations", "Minimum invocations"),
             _int("cold_start_probes", "Cold-start probes"),

@@ -15,6 +15,7 @@ from sm_bench_widgets.analysis.stats import (
     harrell_davis_weights,
     order_statistic_ranks,
     percentile_ci,
+    percentile_settled,
     precision_ci,
     precision_reached,
     regularized_beta,
@@ -301,6 +302,16 @@ def test_precision_interval_is_the_order_statistic_one_where_the_tail_is_thin():
     assert precision_ci(x[:40], 90) == percentile_ci(x[:40], 90)
     assert precision_ci(x, 99) == smooth_percentile_ci(x, 99)  # 5 expected above
     assert precision_ci(x[:50], 90) == smooth_percentile_ci(x[:50], 90)
+
+
+def test_a_percentile_known_within_the_absolute_floor_is_precise_enough():
+    # a 5 ms latency with a wide spread: +-5% is +-0.25 ms, far off at 200 samples
+    x = np.random.default_rng(6).lognormal(np.log(5.0), 0.4, 200)
+    assert not precision_reached(x, 0.05, 0.95, (50, 90))
+    assert precision_reached(x, 0.05, 0.95, (50, 90), floor_ms=1.0)
+    assert not precision_reached(x[:20], 0.05, 0.95, (50, 90), floor_ms=1.0)
+    assert percentile_settled(x, 90, 0.05, 0.95, floor_ms=1.0)
+    assert not percentile_settled(x, 90, 0.05, 0.95)
 
 
 def test_precision_interval_is_the_order_statistic_one_on_large_samples():

@@ -89,6 +89,7 @@ def test_racing_drops_a_configuration_that_cannot_win(emulator, tmp_path):
         memory_sizes=[2048, 4096],
         strategy="speed",
         precision=0.005,
+        precision_ms=0.0,
         stability_benchmark_invocations=200,
     )
     result = start_benchmark(config, emulator.target()).wait(120)

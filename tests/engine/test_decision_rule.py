@@ -77,6 +77,7 @@ def test_racing_never_stops_every_config_as_infeasible(emulator, tmp_path):
         sla_percentile=90,
         sla_ms=6000.0,  # every p90 (~7.8 s and more) surely breaks it
         precision=0.001,  # out of reach in 120 invocations: racing alone stops early
+        precision_ms=0.0,
         stability_benchmark_invocations=120,
     )
     result = start_benchmark(config, emulator.target()).wait(180)
