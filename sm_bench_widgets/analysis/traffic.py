@@ -35,6 +35,10 @@ from sm_bench_widgets.limits import MAX_CONCURRENCY_RANGE
 
 DEFAULT_THROTTLE_LIMIT = 0.001  # 0.1% of requests throttled at peak
 DEFAULT_IDLE_WINDOW_S = 600.0  # not documented by AWS; users should give their own
+# Inter-arrival gaps of a Poisson stream vary as much as their mean (CV 1). Above this,
+# the sender (a loaded machine: late dispatches, threads waking together) sent bursts, which
+# a loss system throttles more than Poisson arrivals at the same rate.
+BURSTY_ARRIVAL_CV = 1.2
 INSTANCE_UTILISATION = 0.7  # an instance endpoint sized so its instances are at most 70% busy
 
 TRAFFIC_PLAN_COLUMNS = [
@@ -440,12 +444,35 @@ def monthly_costs(
     )
 
 
+def arrival_cv(streams: Sequence[Sequence[float]], slice_s: float | None = None) -> float:
+    """Coefficient of variation of the gaps between arrivals, pooled over ``streams`` (each
+    a stretch of arrival times; no gap is taken between two): 1 for Poisson arrivals, more
+    for bursts. With ``slice_s`` each gap is taken relative to the mean gap of its slice,
+    so a trace's changing rate is not counted as burstiness."""
+    pooled = []
+    for stream in streams:
+        t = np.sort(np.asarray(stream, dtype=float))
+        gaps = np.diff(t)
+        if slice_s and gaps.size:
+            slices = ((t[1:] - t[0]) // slice_s).astype(int)
+            means = pd.Series(gaps).groupby(slices).transform("mean").to_numpy()
+            keep = means > 0
+            gaps = gaps[keep] / means[keep]
+        pooled.append(gaps)
+    gaps = np.concatenate(pooled) if pooled else np.zeros(0)
+    if gaps.size < 2 or gaps.mean() <= 0:
+        return math.nan
+    return float(gaps.std() / gaps.mean())
+
+
 def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> pd.DataFrame:
     """Erlang-B's prediction beside the measured throttle share of open-loop trials.
 
     Per open-loop trial: the measured arrival rate (requests over the span of their start
-    times), mean service time of ok warm requests, the predicted share B(λ·E[S], c) and
-    the measured share, with the measured share's standard error (binomial). Arrivals
+    times), mean service time of ok warm requests (on the emulator the time the endpoint
+    holds an instance, on the service's clock), the predicted share B(λ·E[S], c) and the
+    measured share, with the measured share's standard error (binomial), and the arrival
+    gaps' CV (``arrival_cv``: Erlang-B assumes Poisson arrivals, CV 1). Arrivals
     replaying a trace's shape (``slice_s``: seconds each trace minute took) change rate
     from slice to slice: the prediction is then Erlang-B at each slice's measured rate,
     weighted by its requests (a loss system settles within a few service times).
@@ -461,6 +488,7 @@ def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> p
         "predicted_throttle_share",
         "measured_throttle_share",
         "standard_error",
+        "arrival_cv",
     ]
     needed = {"phase", "trial_id", "start", "max_concurrency", "memory_size", "outcome"}
     if invocations is None or invocations.empty or not needed <= set(invocations.columns):
@@ -503,6 +531,7 @@ def throttle_check(invocations: pd.DataFrame, slice_s: float | None = None) -> p
                 "predicted_throttle_share": predicted,
                 "measured_throttle_share": measured,
                 "standard_error": math.sqrt(max(measured * (1 - measured), 1e-12) / len(g)),
+                "arrival_cv": arrival_cv([starts.to_numpy() for starts in segments], slice_s),
             }
         )
     return pd.DataFrame(rows, columns=columns)
@@ -654,10 +683,17 @@ def answer_from_frames(
                 if measured > 0
                 else f"none of {n}: below {percent(3 / n)} at 95% confidence"
             )
+            bursty = ""
+            if r["arrival_cv"] > BURSTY_ARRIVAL_CV:
+                bursty = (
+                    f" The requests went out in bursts (gaps varied {r['arrival_cv']:.2g}x "
+                    "their mean, against 1x for Poisson arrivals): the machine sending them "
+                    "could not keep their times, so the measured share overstates throttling."
+                )
             answer.evidence.append(
                 f"Open-loop check at MaxConcurrency {int(r['max_concurrency'])}: "
                 f"{n} requests at {r['rate_rps']:.3g} req/s{shape}, Erlang-B predicts "
                 f"{percent(r['predicted_throttle_share'])} throttled, measured "
-                f"{percent(measured)} ({spread})."
+                f"{percent(measured)} ({spread}).{bursty}"
             )
     return answer

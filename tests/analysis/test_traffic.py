@@ -253,3 +253,57 @@ def test_throttle_check_of_a_trace_replay_predicts_slice_by_slice():
     assert replay["predicted_throttle_share"] == pytest.approx(by_slice)
     # the busy slice dominates: a single average rate would understate the throttling
     assert replay["predicted_throttle_share"] > stationary["predicted_throttle_share"]
+
+
+def test_arrival_cv_is_one_for_poisson_and_more_for_bursts():
+    rng = np.random.default_rng(4)
+    poisson = np.cumsum(rng.exponential(0.1, 20_000))
+    assert traffic.arrival_cv([poisson]) == pytest.approx(1.0, abs=0.03)
+    assert traffic.arrival_cv([np.arange(0.0, 100.0, 0.1)]) == pytest.approx(0.0, abs=1e-9)
+    # the same arrivals held back and sent 5 at a time: four gaps of 0, then a gap G of 5
+    # exponential gaps (mean 5m, variance 5m^2): E[gap^2] = (25 + 5) m^2 / 5, so CV = sqrt(5)
+    bunched = np.repeat(poisson[4::5], 5)
+    assert traffic.arrival_cv([bunched]) == pytest.approx(math.sqrt(5), rel=0.05)
+    # a trace replay: 2 req/s then 20 req/s, Poisson within each 100 s slice
+    slow = np.cumsum(rng.exponential(0.5, 200))
+    fast = 100.0 + np.cumsum(rng.exponential(0.05, 2000))
+    trace = np.concatenate([slow[slow < 100.0], fast[fast < 200.0]])
+    assert traffic.arrival_cv([trace]) > 1.5  # the rate's change, not burstiness
+    assert traffic.arrival_cv([trace], slice_s=100.0) == pytest.approx(1.0, abs=0.06)
+    assert math.isnan(traffic.arrival_cv([[1.0, 2.0]]))
+    # two stretches (a resumed check): the pause between them is no gap
+    assert traffic.arrival_cv([poisson[:9000], poisson[10_000:] + 1e4]) == pytest.approx(
+        1.0, abs=0.03
+    )
+
+
+def test_open_loop_evidence_says_when_the_requests_went_out_in_bursts():
+    rng = np.random.default_rng(6)
+    warm = pd.DataFrame(
+        {
+            "phase": "stability",
+            "memory_size": 2048,
+            "provisioned_concurrency": 0,
+            "outcome": "ok",
+            "cold": False,
+            "latency_ms": 100.0,
+            "start": np.arange(100.0),
+            "trial_id": "s",
+            "max_concurrency": 4,
+        }
+    )
+
+    def check(starts: np.ndarray) -> pd.DataFrame:
+        return warm.assign(trial_id="o", phase="open_loop", start=starts[: len(warm)])
+
+    poisson = np.cumsum(rng.exponential(0.05, 100))
+    bursts = np.repeat(poisson[::5], 5)
+    texts = []
+    for starts in (poisson, bursts):
+        inv = pd.concat([warm, check(starts)], ignore_index=True)
+        ans = traffic.answer_from_frames(
+            inv, pd.DataFrame(), pd.DataFrame(), _needs(), get_prices(), 2048
+        )
+        texts.append(next(e for e in ans.evidence if e.startswith("Open-loop check")))
+    assert "bursts" not in texts[0]
+    assert "went out in bursts" in texts[1] and "overstates throttling" in texts[1]
