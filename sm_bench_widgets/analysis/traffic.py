@@ -31,6 +31,7 @@ import pandas as pd
 
 from sm_bench_widgets.analysis.cost import configuration_cost
 from sm_bench_widgets.analysis.pricing import SECONDS_PER_MONTH, Prices
+from sm_bench_widgets.aws.quotas import CONCURRENCY, increase_hint
 from sm_bench_widgets.limits import MAX_CONCURRENCY_RANGE
 
 DEFAULT_THROTTLE_LIMIT = 0.001  # 0.1% of requests throttled at peak
@@ -196,14 +197,31 @@ class TrafficAnswer:
     options: pd.DataFrame = field(repr=False)
     costs: pd.DataFrame = field(repr=False)
     evidence: list[str] = field(default_factory=list)
+    # the MaxConcurrency the peak needs (None: more than the service's 200) when it is above
+    # the account's total-concurrency quota, which caps ``max_concurrency``; the raise to ask
+    needed_max_concurrency: int | None = None
+    quota_raise: str = ""
+
+    @property
+    def over_quota(self) -> bool:
+        """Whether the peak needs more concurrency than the account's quota allows."""
+        return bool(self.quota_raise)
 
     def sentence(self) -> str:
         """The plain answer, one sentence."""
         prov = (
             f", provisioned {self.provisioned_concurrency}" if self.provisioned_concurrency else ""
         )
+        quota = ""
+        if self.over_quota:
+            needed = self.needed_max_concurrency or MAX_CONCURRENCY_RANGE[1]
+            more = "" if self.needed_max_concurrency else " or more"
+            quota = (
+                f" (the account's serverless concurrency quota; the peak needs "
+                f"{needed}{more}: {self.quota_raise})"
+            )
         return (
-            f"Deploy {self.memory_size} MB, MaxConcurrency {self.max_concurrency}{prov}: "
+            f"Deploy {self.memory_size} MB, MaxConcurrency {self.max_concurrency}{quota}{prov}: "
             f"at your peak of {self.peak_rps:.3g} req/s, {percent(self.peak_throttle_share)} "
             "throttled, "
             f"p99 {self.p99_with_cold_ms:.0f} ms including cold starts, "
@@ -223,6 +241,8 @@ class TrafficAnswer:
             "monthly_cost_usd": self.monthly_cost_usd,
             "cold_share": self.cold_share,
             "sla_met": self.sla_met,
+            "needed_max_concurrency": self.needed_max_concurrency,
+            "quota_raise": self.quota_raise,
             "evidence": list(self.evidence),
         }
 
@@ -323,11 +343,17 @@ def traffic_answer(
     sla_ms: float | None = None,
     sla_percentile: int = 99,
     instance_type: str = "ml.c5.large",
+    account_max_concurrency: int = CONCURRENCY.default,
+    region: str = "us-east-1",
 ) -> TrafficAnswer | None:
     """The deployment for ``needs`` at ``memory_size``, from that size's warm latencies and
     measured cold-start penalty: the smallest MaxConcurrency keeping peak throttling
     within the limit, then the provisioned concurrency of least monthly cost whose
-    cold-start-inclusive latency meets the SLA. None without warm latencies."""
+    cold-start-inclusive latency meets the SLA. None without warm latencies.
+
+    The account's total serverless concurrency quota (``account_max_concurrency`` in
+    ``region``) caps the MaxConcurrency; when the peak needs more, the answer deploys the
+    quota, states the throttling there, and names the quota raise to ask for."""
     warm = np.asarray(warm_ms, dtype=float)
     warm = warm[np.isfinite(warm)]
     if warm.size == 0:
@@ -337,6 +363,29 @@ def traffic_answer(
     evidence: list[str] = []
     c = smallest_max_concurrency(needs.peak_rps, mean_ms, needs.throttle_limit)
     peak_load = offered_load(needs.peak_rps, mean_ms)
+    quota = max(1, int(account_max_concurrency))
+    needed, quota_raise = c, ""
+    wanted = c if c is not None else MAX_CONCURRENCY_RANGE[1]
+    if quota < wanted:
+        quota_raise = (
+            f"ask AWS to raise the quota '{CONCURRENCY.name}' ({CONCURRENCY.code}) in "
+            f"{region} to {wanted}"
+        )
+        c = quota
+        need = (
+            f"MaxConcurrency {needed}"
+            if needed is not None
+            else f"more than MaxConcurrency {wanted} (the service's most: spread it over "
+            "more endpoints too)"
+        )
+        evidence.append(
+            f"Your peak of {needs.peak_rps:.3g} req/s needs {need} to keep throttling within "
+            f"{needs.throttle_limit:.2%}, but the account allows {quota} in all (quota "
+            f"'{CONCURRENCY.name}', {CONCURRENCY.code}, in {region}): MaxConcurrency {quota} "
+            f"throttles {erlang_b(peak_load, quota):.2%} at the peak. To serve the peak, "
+            f"{increase_hint(CONCURRENCY, region, wanted)}; more if other serverless "
+            "endpoints of the account hold some."
+        )
     if c is None:
         c = MAX_CONCURRENCY_RANGE[1]
         evidence.append(
@@ -344,7 +393,7 @@ def traffic_answer(
             f"(offered load {peak_load:.1f}): more than your limit of {needs.throttle_limit:.2%}; "
             f"spread the traffic over more endpoints."
         )
-    else:
+    elif not quota_raise:
         below = f", MaxConcurrency {c - 1} would throttle {erlang_b(peak_load, c - 1):.2%}"
         evidence.append(
             f"At the peak of {needs.peak_rps:.3g} req/s and {mean_ms:.1f} ms per request the "
@@ -398,6 +447,8 @@ def traffic_answer(
         options=options,
         costs=costs,
         evidence=evidence,
+        needed_max_concurrency=needed if quota_raise else None,
+        quota_raise=quota_raise,
     )
 
 
@@ -611,13 +662,16 @@ def answer_from_frames(
     sla_percentile: int | None = None,
     instance_type: str = "ml.c5.large",
     slice_s: float | None = None,
+    account_max_concurrency: int | None = None,
+    region: str = "us-east-1",
 ) -> TrafficAnswer | None:
     """``traffic_answer`` at ``memory_size`` from a result's tables: warm latencies of its
     ok on-demand invocations (of its stability trial when there is one), its median
     measured cold-start penalty, and the billed duration and payload sizes of its cost row.
     None when nothing ok was measured there. ``needs`` may be a function of the mean warm
     service time (ms), for a peak given in requests in flight; ``slice_s`` as for
-    ``throttle_check`` (open-loop trials replaying a trace)."""
+    ``throttle_check`` (open-loop trials replaying a trace); the account's quota as for
+    ``traffic_answer`` (None: the documented default)."""
     inv = _on_demand(invocations, memory_size)
     if inv is None or inv.empty:
         return None
@@ -660,6 +714,8 @@ def answer_from_frames(
         sla_ms=sla_ms,
         sla_percentile=sla_percentile or 99,
         instance_type=instance_type,
+        account_max_concurrency=account_max_concurrency or CONCURRENCY.default,
+        region=region,
     )
     if answer is not None and probed is not None:
         low, high = probed

@@ -375,6 +375,8 @@ class BenchmarkResult:
                 sla_percentile=sla_percentile,
                 instance_type=self.config.comparison_instance_type,
                 slice_s=self._replay_slice_s,
+                account_max_concurrency=self.config.account_max_concurrency,
+                region=self.region,
             ),
         )
 

@@ -307,3 +307,75 @@ def test_open_loop_evidence_says_when_the_requests_went_out_in_bursts():
         texts.append(next(e for e in ans.evidence if e.startswith("Open-loop check")))
     assert "bursts" not in texts[0]
     assert "went out in bursts" in texts[1] and "overstates throttling" in texts[1]
+
+
+def test_answer_keeps_within_the_account_concurrency_quota_and_names_the_raise():
+    prices = get_prices("us-east-1")
+    warm = np.full(500, 300.0)
+    # 40 req/s x 0.3 s = 12 Erlangs: 0.1% throttled needs MaxConcurrency 24
+    needed = traffic.smallest_max_concurrency(40.0, 300.0)
+    assert needed == 24
+    free = traffic.traffic_answer(_needs(), 3072, warm, 0.0, prices)
+    assert free.max_concurrency == needed and not free.over_quota
+    assert free.needed_max_concurrency is None and "quota" not in free.sentence()
+    roomy = traffic.traffic_answer(_needs(), 3072, warm, 0.0, prices, account_max_concurrency=24)
+    assert roomy.max_concurrency == 24 and not roomy.over_quota
+    # a new account's quota of 10: the answer deploys 10, throttles what Erlang-B says there,
+    # and names the quota and the value to ask for
+    capped = traffic.traffic_answer(
+        _needs(), 3072, warm, 0.0, prices, account_max_concurrency=10, region="eu-west-1"
+    )
+    assert capped.max_concurrency == 10 and capped.over_quota
+    assert capped.needed_max_concurrency == 24
+    assert capped.peak_throttle_share == pytest.approx(traffic.erlang_b(12.0, 10))
+    assert (capped.options["max_concurrency"] == 10).all()
+    assert capped.options["provisioned_concurrency"].max() == 10
+    sentence = capped.sentence()
+    assert sentence.startswith("Deploy 3072 MB, MaxConcurrency 10 (the account's serverless")
+    assert "the peak needs 24" in sentence
+    assert (
+        "ask AWS to raise the quota 'Maximum total concurrency that can be allocated across "
+        "all serverless endpoints' (L-96300102) in eu-west-1 to 24"
+    ) in sentence
+    assert f"{traffic.percent(traffic.erlang_b(12.0, 10))} throttled" in sentence
+    first = capped.evidence[0]
+    assert "needs MaxConcurrency 24" in first and "the account allows 10 in all" in first
+    assert "--quota-code L-96300102 --desired-value 24" in first
+    assert capped.to_dict()["needed_max_concurrency"] == 24
+    assert capped.to_dict()["quota_raise"] == capped.quota_raise
+
+
+def test_a_peak_beyond_the_service_maximum_asks_for_the_most_and_more_endpoints():
+    prices = get_prices("us-east-1")
+    needs = _needs(peak_rps=1000.0)  # 300 Erlangs: beyond MaxConcurrency 200
+    capped = traffic.traffic_answer(
+        needs, 3072, np.full(100, 300.0), 0.0, prices, account_max_concurrency=10
+    )
+    assert capped.max_concurrency == 10 and capped.needed_max_concurrency is None
+    assert "the peak needs 200 or more" in capped.sentence()
+    assert "to 200" in capped.quota_raise
+    assert "spread it over more endpoints" in capped.evidence[0]
+    at_most = traffic.traffic_answer(needs, 3072, np.full(100, 300.0), 0.0, prices)
+    assert at_most.max_concurrency == 200 and not at_most.over_quota
+    assert at_most.evidence[0].startswith("Even MaxConcurrency 200 throttles")
+
+
+def test_answer_from_frames_reads_the_quota_it_is_given():
+    rows = [
+        {
+            "phase": "stability",
+            "memory_size": 2048,
+            "provisioned_concurrency": 0,
+            "outcome": "ok",
+            "cold": False,
+            "latency_ms": 300.0,
+        }
+    ] * 50
+    inv = pd.DataFrame(rows)
+    empty = pd.DataFrame()
+    ans = traffic.answer_from_frames(
+        inv, empty, empty, _needs(), get_prices(), 2048, account_max_concurrency=10
+    )
+    assert ans.max_concurrency == 10 and ans.needed_max_concurrency == 24
+    default = traffic.answer_from_frames(inv, empty, empty, _needs(), get_prices(), 2048)
+    assert default.max_concurrency == 24

@@ -64,8 +64,13 @@ def test_a_trace_is_replayed_in_its_shape(tmp_path):
     assert (inv.loc[inv["phase"] == "open_loop", "max_concurrency"] <= 5).all()
     skipped = [e for e in result.errors if e.startswith("open-loop check at MaxConcurrency")]
     print(answer.sentence(), skipped, sep="\n")
-    assert (answer.max_concurrency > 5) == bool(skipped)
     assert all("the account allows at most 5 in all (service quota)" in e for e in skipped)
+    # the answer keeps within the quota the config gives, and names the raise the peak needs
+    assert answer.max_concurrency <= 5
+    assert answer.over_quota == bool(skipped)
+    if answer.over_quota:
+        assert answer.max_concurrency == 5 and answer.needed_max_concurrency > 5
+        assert f"to {answer.needed_max_concurrency}" in answer.sentence()
 
 
 def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(
