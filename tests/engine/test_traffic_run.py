@@ -73,6 +73,53 @@ def test_a_trace_is_replayed_in_its_shape(tmp_path):
         assert f"to {answer.needed_max_concurrency}" in answer.sentence()
 
 
+def test_open_loop_endpoints_come_in_waves_under_the_accounts_quota(tmp_path):
+    # The account allows 8 in all (read from the emulator's Service Quotas, not given) and
+    # another tool holds 1: the checks at MaxConcurrency 4 and 6 (peak 3 req/s, ~315 ms a
+    # request) cannot be deployed together. They come one after the other, and no creation
+    # meets the quota (which would be reported as a hit and retried).
+    config = small_config(
+        tmp_path,
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        traffic=Traffic.rates(average_rps=1, peak_rps=3.0),
+    )
+    with LocalServerless(time_scale=0.2, seed=9, account_max_concurrency=8) as emulator:
+        target = emulator.target()
+        sm = target.client("sagemaker")
+        variant = {
+            "VariantName": "AllTraffic",
+            "ModelName": "demo-tabular",
+            "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1},
+        }
+        sm.create_endpoint_config(EndpointConfigName="other-tool", ProductionVariants=[variant])
+        sm.create_endpoint(EndpointName="other-tool", EndpointConfigName="other-tool")
+        created: list[str] = []
+        sm_run = target.client("sagemaker")
+        sm_run.meta.events.register(
+            "before-parameter-build.sagemaker.CreateEndpoint",
+            lambda params, **kw: created.append(params["EndpointName"]),
+        )
+        result = run_benchmark(config, target, progress=False)
+        assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["other-tool"]
+    assert result.status == "completed", result.errors
+    assert "endpoint_failed" not in result.stop_reasons.values()
+    assert not [e for e in result.errors if "quota" in e], result.errors
+    checks = result.throttle_check.set_index("max_concurrency")
+    assert sorted(checks.index) == [4, 6]
+    shapes = [n.rsplit("-", 1)[-1] for n in created]
+    assert shapes[-2:] == ["c4", "c6"], shapes
+    inv = result.invocations
+    opened = inv[inv["phase"] == "open_loop"].groupby("max_concurrency")
+    # one after the other: the second endpoint's requests begin after the first's ended
+    assert opened["start"].min()[6] > opened["end"].max()[4]
+    answer = result.traffic_answer
+    assert answer.max_concurrency == 6 and not answer.over_quota
+
+
 def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(
     emulator, tmp_path
 ):
