@@ -38,6 +38,7 @@ DEFAULT_STATE: dict[str, Any] = {
     "per_minute": [],
     "throttle_limit_percent": 0.1,
     "idle_window_s": 600.0,
+    "probe_idle_window": False,
 }
 
 
@@ -47,6 +48,7 @@ def parse_traffic(state: dict[str, Any] | None) -> Traffic | None:
     options = {
         "throttle_limit": float(s["throttle_limit_percent"]) / 100.0,
         "idle_window_s": float(s["idle_window_s"]),
+        "probe_idle_window": bool(s["probe_idle_window"]),
     }
     source = s["source"]
     if source == "none":
@@ -85,6 +87,7 @@ def show_traffic(value: Traffic | dict[str, Any] | None) -> dict[str, Any]:
         "average_rps": traffic.average_rps,
         "throttle_limit_percent": traffic.throttle_limit * 100.0,
         "idle_window_s": traffic.idle_window_s,
+        "probe_idle_window": traffic.probe_idle_window,
         "per_minute": list(traffic.per_minute),
     }
     if traffic.peak_rps is not None:
@@ -114,6 +117,13 @@ class TrafficForm(w.VBox):
         self.read = w.Button(description="Read", layout=w.Layout(width="70px"))
         self.throttle_limit_percent = w.FloatText(description="max throttled %", layout=SMALL)
         self.idle_window_s = w.FloatText(description="idle window s", layout=SMALL)
+        # measures the window in the run: idle gaps doubling from a minute up to 4 times
+        # the window above, so it adds that long (hours on AWS)
+        self.probe_idle_window = w.Checkbox(
+            description="probe it (slow: idle gaps up to 4x the window)",
+            indent=False,
+            layout=WIDE,
+        )
         self.status = w.HTML()
         for widget in (self.average_rps, self.peak_rps, self.monthly_invocations):
             widget.style.description_width = "70px"
@@ -127,7 +137,9 @@ class TrafficForm(w.VBox):
             "trace": w.HBox([self.trace_path]),
             "cloudwatch": w.HBox([self.endpoint_name, self.days, self.read]),
         }
-        self.common = w.HBox([self.throttle_limit_percent, self.idle_window_s])
+        self.common = w.HBox(
+            [self.throttle_limit_percent, self.idle_window_s, self.probe_idle_window]
+        )
         self._per_minute: list[float] = []
         self._showing = False
         super().__init__(**kwargs)
@@ -142,6 +154,7 @@ class TrafficForm(w.VBox):
             self.days,
             self.throttle_limit_percent,
             self.idle_window_s,
+            self.probe_idle_window,
         ]
         for widget in self._inputs:
             widget.observe(self._changed, names="value")
