@@ -176,6 +176,7 @@ class RunHandle:
             region=run.region,
             errors=run.errors,
             time_scale=run.time_scale,
+            account_concurrency_quota=run.account_concurrency_quota,
         )
         if done:
             self._final = result

@@ -106,6 +106,8 @@ class RunContext:
         # the wall clock (None on AWS, whose clock is the wall clock)
         self.time_scale: float | None = None
         self.clock_origin: float | None = None
+        # the account's total serverless concurrency quota the run planned with, once read
+        self.account_concurrency_quota: int | None = None
         self.region = config.region or target.region_name
         self.bus = EventBus()
         self.stop_event = threading.Event()

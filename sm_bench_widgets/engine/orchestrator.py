@@ -150,6 +150,11 @@ class Orchestrator:
         return self.ctx.region
 
     @property
+    def account_concurrency_quota(self) -> int | None:
+        """The account's total serverless concurrency quota the run planned with, once read."""
+        return self.ctx.account_concurrency_quota
+
+    @property
     def errors(self) -> list[str]:
         """Error messages reported so far."""
         return list(self.ctx.errors)

@@ -86,8 +86,14 @@ class BenchmarkResult:
         region: str | None = None,
         errors: list[str] | None = None,
         time_scale: float | None = None,
+        account_concurrency_quota: int | None = None,
     ):
         self.config = config
+        # the account's total serverless concurrency quota the run planned with (None: not
+        # read); the traffic answer keeps within it
+        self.account_concurrency_quota = (
+            int(account_concurrency_quota) if account_concurrency_quota is not None else None
+        )
         # the emulator's time scale; every figure is on the service's clock whatever it was
         self.time_scale = float(time_scale) if time_scale is not None else None
         self.run_id = run_id
@@ -375,7 +381,9 @@ class BenchmarkResult:
                 sla_percentile=sla_percentile,
                 instance_type=self.config.comparison_instance_type,
                 slice_s=self._replay_slice_s,
-                account_max_concurrency=self.config.account_max_concurrency,
+                account_max_concurrency=(
+                    self.account_concurrency_quota or self.config.account_max_concurrency
+                ),
                 region=self.region,
             ),
         )
@@ -479,6 +487,7 @@ class BenchmarkResult:
                 "status": self.status,
                 "emulated": self.emulated,
                 "time_scale": self.time_scale,
+                "account_concurrency_quota": self.account_concurrency_quota,
                 "label": self.label,
                 "region": self.region,
                 "started_at": start,

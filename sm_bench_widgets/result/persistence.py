@@ -98,6 +98,7 @@ def _from_saved(cls: type[R], path: Path, meta: dict[str, Any]) -> R:
         ended_at=meta.get("ended_at"),
         region=meta.get("region"),
         errors=meta.get("errors") or [],
+        account_concurrency_quota=meta.get("account_concurrency_quota"),
     )
 
 
@@ -118,6 +119,7 @@ def _from_run_dir(cls: type[R], path: Path) -> R:
         ended_at=status.get("finished"),
         region=run.config.get("region"),
         errors=[str(e) for e in status.get("errors", [])],
+        account_concurrency_quota=run.config.get("account_concurrency_quota"),
     )
 
 

@@ -120,6 +120,40 @@ def test_open_loop_endpoints_come_in_waves_under_the_accounts_quota(tmp_path):
     assert answer.max_concurrency == 6 and not answer.over_quota
 
 
+def test_the_answer_keeps_within_the_quota_the_account_tells(tmp_path):
+    # a new account's quota, as the emulator's Service Quotas tells it (the config gives
+    # none): the peak of 3 req/s needs MaxConcurrency 6, the account allows 5 in all
+    config = small_config(
+        tmp_path,
+        stability_benchmark_invocations=30,
+        include_concurrency_benchmark=True,
+        concurrency_benchmark_max_conc=[2],
+        concurrency_num_clients_multiplier=[1],
+        concurrency_benchmark_invocations=30,
+        traffic=Traffic.rates(average_rps=1, peak_rps=3.0),
+    )
+    assert config.account_max_concurrency is None
+    with LocalServerless(time_scale=0.2, seed=9, account_max_concurrency=5) as emulator:
+        result = run_benchmark(config, emulator.target(), progress=False)
+    assert result.account_concurrency_quota == 5
+    answer = result.traffic_answer
+    assert answer.over_quota and answer.max_concurrency == 5
+    assert answer.needed_max_concurrency == 6
+    sentence = answer.sentence()
+    assert sentence.startswith("Deploy 2048 MB, MaxConcurrency 5 (the account's serverless")
+    assert "(L-96300102) in us-east-1 to 6" in sentence
+    assert result.recommendation.headline() == sentence + "."
+    # the check at 6 could not be deployed; the one at 4 ran
+    assert sorted(result.throttle_check["max_concurrency"]) == [4]
+    # kept with the result: saved and loaded, or read back from the run directory
+    for again in (
+        BenchmarkResult.load(result.save(tmp_path / "saved")),
+        BenchmarkResult.load(result.run_dir),
+    ):
+        assert again.account_concurrency_quota == 5
+        assert again.recommendation.headline() == result.recommendation.headline()
+
+
 def test_open_loop_check_is_skipped_when_requests_are_too_short_on_the_wall_clock(
     emulator, tmp_path
 ):

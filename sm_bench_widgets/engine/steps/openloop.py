@@ -56,6 +56,7 @@ def plan_open_loop(ctx: RunContext, memory_size: int) -> tuple[list[Trial], floa
     traffic = ctx.config.traffic
     if traffic is None:
         return [], 0.0
+    most = account_concurrency(ctx)
     ids = {
         t.trial_id
         for t in ctx.planned.values()
@@ -80,13 +81,23 @@ def plan_open_loop(ctx: RunContext, memory_size: int) -> tuple[list[Trial], floa
     trials, rate = open_loop_trials(
         traffic, memory_size, mean_ms, ctx.config.concurrency_benchmark_invocations
     )
-    most = ctx.deployments.quotas.max_concurrency
     for t in [t for t in trials if t.max_concurrency > most]:
         ctx.report(
             f"open-loop check at MaxConcurrency {t.max_concurrency} skipped: the account "
             f"allows at most {most} in all (service quota)"
         )
     return [t for t in trials if t.max_concurrency <= most], rate
+
+
+def account_concurrency(ctx: RunContext) -> int:
+    """The account's total serverless concurrency quota (read once), recorded with the run
+    so that its result's traffic answer keeps within it."""
+    most = ctx.deployments.quotas.max_concurrency
+    if ctx.account_concurrency_quota != most:
+        ctx.account_concurrency_quota = most
+        if ctx.store is not None:
+            ctx.store.update_config(account_concurrency_quota=most)
+    return most
 
 
 def open_loop_trials(
