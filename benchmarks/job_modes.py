@@ -188,10 +188,12 @@ def main() -> int:
     parser.add_argument("--split-clients", type=int, default=16)
     parser.add_argument("--split-invocations", type=int, default=2000)
     parser.add_argument("--only-split", action="store_true")
+    parser.add_argument("--no-split", action="store_true", help="the three modes only")
     args = parser.parse_args()
     if not args.only_split:
         modes(args)
-    split_comparison(args)
+    if not args.no_split:
+        split_comparison(args)
     return 0
 
 

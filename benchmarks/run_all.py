@@ -45,7 +45,12 @@ BENCHES = [
     Bench("emulator_overhead.py", (), ("--seconds", "1", "--levels", "1,8"), headline=5),
     Bench("engine_vs_seed.py", (), ("--quick",), headline=6),  # time to recommendation
     Bench("recommendation_hit_rate.py", (), ("--seeds", "1", "--invocations", "80")),
-    Bench("job_modes.py", (), ("--invocations", "10")),
+    Bench(
+        "job_modes.py",
+        (),
+        ("--invocations", "10", "--no-split"),
+        weight=1.5,
+    ),
     Bench("panel_responsiveness.py", (), ("--idle-seconds", "1", "--invocations", "100")),
     Bench("under_load_memory.py", (), ("--invocations", "3000", "--sample-seconds", "0.1")),
     Bench("notebook_latency.py", (), None),
