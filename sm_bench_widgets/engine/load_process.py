@@ -1,26 +1,26 @@
 """The load engine: closed-loop clients in a worker process of the run's own.
 
 Chosen on the evidence of ``benchmarks/fidelity.py`` (a fixed-latency stub, the candidates
-side by side in one table; first measured on a 2-core machine loaded by other work, so
-the absolute figures are noisy, the relations between candidates less so):
+side by side in one table, on a quiet 2-vCPU machine; the table is in the README):
 
-- CPU per call: threads with boto3 about 1-1.7 ms, the same threads in a worker process
-  alike, botocore's SigV4 over aiohttp 0.4-0.6 ms, over httpx 3-6 ms. aiohttp is the
-  cheapest per call; httpx the dearest.
+- CPU per call, from 8 clients up: threads with boto3 about 1.6 ms, the same threads in a
+  worker process alike, botocore's SigV4 over aiohttp about 0.5 ms, over httpx 1.7-24 ms.
+  Recorded p50 over the service time, up to 64 clients at 200 ms: boto3 +2.9 to +3.7 ms,
+  aiohttp +1.7 to +2.8 ms; past half a core per interpreter every engine queues.
 - Isolation: while the benchmark's own process analysed (pandas and full collections in
-  a loop, as a run's racing, summaries and widgets do), threads in that process fell
-  from 60% to 8% of the ideal throughput at 8 clients, p50 +52 ms and p99 +2.2 s over the
-  service time; the worker process kept 59%, p50 +6.5 ms. Every client in the run's
-  process shares one interpreter lock and one garbage collector with the analysis; a
-  worker has its own.
+  a loop, as a run's racing, summaries and widgets do), threads in that process fell to
+  40% of the ideal throughput at 50 ms x 8 clients with p99 +228 ms over the service time
+  (66% and +146 ms at 200 ms); the worker process kept 90% and +16 ms (97%, +14 ms).
+  Every client in the run's process shares one interpreter lock and one garbage
+  collector with the analysis; a worker has its own.
 
 Isolation is what fidelity needs first, so the load runs in a worker process. Inside it,
 threads with boto3 keep botocore's own client: the user's credentials chain, retry
 settings (by default a throttle is not retried: it is a result) and error model, with
 no second HTTP stack to keep faithful to them. aiohttp would cut the worker's CPU per
-call by about 2-3x, which raises the per-host capacity, not the isolation; it stays a
-candidate in the benchmark. Past the capacity of one host (``load_check.load_capacity``)
-a trial belongs on more hosts (a Processing job).
+call by about 3x and the recorded p50 by about 1 ms, which raises the per-host capacity,
+not the isolation; it stays a candidate in the benchmark. Past the capacity of one host
+(``load_check.load_capacity``) a trial belongs on more hosts (a Processing job).
 
 One worker per run (``LoadProcess``), started when the run opens, so its start-up
 overlaps the endpoints' deployment and never sits between a trial's probe and its load;
