@@ -39,7 +39,7 @@ from sm_bench_widgets.engine.options import (
     with_region,
 )
 from sm_bench_widgets.engine.orchestrator import Orchestrator
-from sm_bench_widgets.engine.resume import resume_point
+from sm_bench_widgets.engine.resume import resume_point, runs_again
 from sm_bench_widgets.engine.store import RESULTS_DIRNAME, RunInUse, ensure_free, read_json
 from sm_bench_widgets.estimate import (
     Estimate,
@@ -78,6 +78,7 @@ __all__ = [
     "estimate_benchmark",
     "estimate_job_cost",
     "interrupted_runs",
+    "runs_again",
     "list_leftovers",
     "priced_processing_types",
     "resume_benchmark",
@@ -294,11 +295,14 @@ def follow(handle: RunHandle, progress: bool = True) -> BenchmarkResult:
 
 def interrupted_runs(result_save_path: str | os.PathLike[str]) -> list[Path]:
     """Run directories under ``result_save_path`` that ``resume_benchmark`` can carry on:
-    stopped, failed or killed (not completed) and held by no live process; newest first."""
+    stopped, failed or killed, or completed with trials that failed for a reason a retry
+    may cure, and held by no live process; newest first."""
     runs = []
     for run_dir in (Path(result_save_path).absolute() / RESULTS_DIRNAME).glob("*/"):
         status = read_json(run_dir / "status.json")
-        if not (run_dir / "config.json").is_file() or status.get("status") in (None, "completed"):
+        if not (run_dir / "config.json").is_file() or status.get("status") is None:
+            continue
+        if status.get("status") == "completed" and not runs_again(run_dir):
             continue
         try:
             ensure_free(run_dir)

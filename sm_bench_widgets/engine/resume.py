@@ -23,6 +23,7 @@ from sm_bench_widgets.engine import stopping
 from sm_bench_widgets.engine.plan import Trial
 from sm_bench_widgets.engine.store import (
     PAYLOADS_FILENAME,
+    StoredRun,
     ensure_free,
     host_directories,
     load_run,
@@ -87,6 +88,21 @@ class ResumePoint:
         )
 
 
+def runs_again(run_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """trial_id -> why it ended, for the trials a resume of ``run_dir`` would run again
+    (all unfinished ones of an interrupted run; the cured-by-a-retry failures of a
+    completed one); empty when the run has no store yet."""
+    return _again(load_run(run_dir))
+
+
+def _again(stored: StoredRun) -> dict[str, str]:
+    status = str(stored.status.get("status", ""))
+    details = _details(stored.run_dir)
+    return {
+        t: r for t, r in stored.stop_reasons.items() if _runs_again(r, details.get(t, ""), status)
+    }
+
+
 def resume_point(run_dir: str | os.PathLike[str]) -> ResumePoint:
     """Read ``run_dir`` (a run store directory) back; ``ConfigError`` if it cannot resume,
     ``RunInUse`` while another process still writes it."""
@@ -97,10 +113,7 @@ def resume_point(run_dir: str | os.PathLike[str]) -> ResumePoint:
     if not stored.config:
         raise ConfigError("run_dir", str(run_dir), "a run directory with a config.json")
     status = str(stored.status.get("status", ""))
-    details = _details(stored.run_dir)
-    again = {
-        t: r for t, r in stored.stop_reasons.items() if _runs_again(r, details.get(t, ""), status)
-    }
+    again = _again(stored)
     if status == "completed" and not again:
         raise ConfigError(
             "run_dir",

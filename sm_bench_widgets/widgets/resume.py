@@ -1,6 +1,8 @@
 """The offer to resume an interrupted run found in the panel's result folder.
 
-A run that was stopped, failed or killed (its process gone) can be carried on with
+A run that was stopped, failed or killed (its process gone), or that completed with
+trials a retry may cure (an endpoint that could not be created, a trial that raised),
+can be carried on with
 ``api.resume_benchmark``; the panel looks in its result folder when it is built and when
 the folder changes, and offers the newest such run. Dismissing it hides the offer.
 """
@@ -18,17 +20,20 @@ from sm_bench_widgets import api
 
 
 def describe_run(run_dir: Path) -> str:
-    """One line about an interrupted run: its id, status and invocations stored."""
+    """One line about a run to carry on: its id, status and invocations stored (and, for
+    a completed run, how many failed trials a resume retries)."""
     status = api.run_status(run_dir)
     state = str(status.get("status") or "unknown")
     if state == "running":
         state = "interrupted"  # its process is gone: nobody holds the directory
+    elif state == "completed":
+        state = f"completed, {len(api.runs_again(run_dir))} failed trial(s) to retry"
     count = int(status.get("invocations") or 0)
     return f"{run_dir.name} ({state}, {count:,} invocations stored)"
 
 
 class ResumeOffer:
-    """'An interrupted run in the result folder: Resume it / Dismiss'."""
+    """'A run in the result folder to carry on: Resume it / Dismiss'."""
 
     def __init__(self, on_resume: Callable[[Path], None]):
         self.run_dir: Path | None = None
@@ -60,7 +65,7 @@ class ResumeOffer:
             self.widget.layout.display = "none"
             return None
         self.text.value = (
-            "<span class='smb-resume-text'>An interrupted run in the result folder: "
+            "<span class='smb-resume-text'>A run in the result folder to carry on: "
             f"<b>{html.escape(describe_run(self.run_dir))}</b>&nbsp;</span>"
         )
         self.widget.layout.display = ""

@@ -10,11 +10,12 @@ import sys
 
 import pytest
 
-from sm_bench_widgets.api import resume_benchmark, start_benchmark
+from sm_bench_widgets.api import interrupted_runs, resume_benchmark, runs_again, start_benchmark
 from sm_bench_widgets.config import ConfigError
 from sm_bench_widgets.emulator.faults import Fault
 from sm_bench_widgets.engine.resume import retryable
 from sm_bench_widgets.engine.store import load_run
+from sm_bench_widgets.widgets.resume import describe_run
 
 from .helpers import endpoint_names, small_config
 from .test_resume_failed import assert_kept_once, watched
@@ -91,6 +92,10 @@ def test_a_completed_run_retries_its_failed_endpoint_through_sm_bench_resume(
         "stability-m2048": "max_invocations",
         concurrency[0]: "endpoint_failed",
     }
+    # the panel's offer finds it, with the one trial a resume would retry
+    assert interrupted_runs(tmp_path) == [run_dir]
+    assert runs_again(run_dir) == {concurrency[0]: "endpoint_failed"}
+    assert "completed, 1 failed trial(s) to retry" in describe_run(run_dir)
     earlier = stored.invocations
     no_fit = earlier[earlier["trial_id"] == "stability-m1024"]
     assert set(no_fit["outcome"]) == {"insufficient_memory"}
@@ -113,7 +118,8 @@ def test_a_completed_run_retries_its_failed_endpoint_through_sm_bench_resume(
     }
     assert endpoint_names(target) == []
 
-    # nothing is left to retry: refused, saying so, without a traceback
+    # nothing is left to retry: not offered, and refused, saying so, without a traceback
+    assert interrupted_runs(tmp_path) == [] and runs_again(run_dir) == {}
     again = cli(fresh_emulator, "resume", str(run_dir), "--no-progress")
     assert again.returncode == 2
     assert "Traceback" not in again.stdout + again.stderr
