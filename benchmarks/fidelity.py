@@ -7,8 +7,12 @@ candidate drives it with closed-loop clients for a few seconds per cell:
 - ``threads``: today's in-process engine, one thread and one boto3 call per client;
 - ``httpx`` and ``aiohttp``: one asyncio loop in-process, botocore's SigV4 signing over
   that async HTTP client (aiohttp is optional: ``pip install aiohttp``);
-- ``process``: the same threads in one worker process (``engine/load_process.py``);
-- ``2 procs``: two worker processes sharing the clients;
+- ``process``: the engine a run uses, one worker process (``engine/load_process.py``)
+  sending on one asyncio loop with aiohttp, each request built and signed by botocore
+  (``engine/async_loads.py``);
+- ``process-boto3``: the same worker with threads and boto3 calls (used when the user's
+  settings need botocore to send: retries, proxies, a client certificate);
+- ``2procs``: two worker processes sharing the clients;
 - ``threads+busy`` and ``process+busy``: the same while the benchmark's own process
   analyses (pandas summaries and full garbage collections in a loop), as a run does while
   its trials load.
@@ -32,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +53,7 @@ from sm_bench_widgets.payloads import PayloadSampler  # noqa: E402
 EXAMPLES = [
     {"Body": '{"inputs": "a short sentence to classify"}', "ContentType": "application/json"}
 ]
-ENGINES = ("threads", "httpx", "aiohttp", "process", "2procs")
+ENGINES = ("threads", "httpx", "aiohttp", "process", "process-boto3", "2procs")
 
 
 @dataclass
@@ -150,12 +154,13 @@ def run_threads(url: str, clients: int, seconds: float, warm: float) -> tuple[li
 
 
 def run_processes(
-    url: str, clients: int, seconds: float, warm: float, procs: int = 1
+    url: str, clients: int, seconds: float, warm: float, procs: int = 1, engine: str | None = None
 ) -> tuple[list, tuple, float]:
     target, inv = invoker(url)
     shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     workers = [LoadProcess(target) for n in shares if n > 0]
-    loads = [w.load(job_for(inv, n)) for w, n in zip(workers, shares, strict=False)]
+    jobs = [replace(job_for(inv, n), engine=engine) for n in shares if n > 0]
+    loads = [w.load(job) for w, job in zip(workers, jobs, strict=True)]
     rows: list[dict] = []
     lock = threading.Lock()
 
@@ -164,7 +169,7 @@ def run_processes(
             rows.append(row)
 
     # a worker's start-up is not load: wait until each sent a first row, then time
-    probe = [w.load(job_for(inv, 1)) for w in workers]
+    probe = [w.load(replace(job_for(inv, 1), engine=engine)) for w in workers]
     for p in probe:
         p.run(Go(1), lambda row: None)
     stop, window = timed_stop(seconds, warm)
@@ -340,6 +345,7 @@ RUNNERS: dict[str, Callable] = {
     "httpx": run_async,
     "aiohttp": run_aiohttp,
     "process": run_processes,
+    "process-boto3": lambda *a: run_processes(*a, engine="boto3"),
     "2procs": lambda *a: run_processes(*a, procs=2),
 }
 
@@ -408,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     engines = args.engines.split(",")
     if args.quick:
         clients, seconds, busy = [8, 200], 1.5, [8]
-        engines = [e for e in engines if e in ("threads", "process")]
+        engines = [e for e in engines if e in ("threads", "process", "process-boto3")]
     print(f"fidelity on {os.cpu_count()} cores (measured while other work may run)")
     print(HEADER)
     cells = measure(

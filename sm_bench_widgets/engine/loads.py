@@ -170,6 +170,22 @@ class ClientClock:
         return start
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request as sent and answered: which example, when (``time.time()``), how long
+    (seconds of wall time), the answer (a boto3 response or error response), and its
+    time on the wire (ms) when known."""
+
+    index: int
+    start: float
+    elapsed: float
+    response: dict[str, Any] | None
+    outcome: str
+    error_code: str
+    bytes_out: int
+    wire_ms: float | None
+
+
 class Invoker:
     """Sends timed requests to one endpoint and builds invocation rows for one trial.
 
@@ -219,9 +235,22 @@ class Invoker:
             outcome, code = classify_error(exc)
             response = getattr(exc, "response", None)
         elapsed = time.perf_counter() - t0
-        latency_ms = elapsed * 1000.0
+        sent = Sent(index, start, elapsed, response, outcome, code, bytes_out, _wire_ms(response))
+        return self.row(sent, client_id, cold, phase, client_clock)
+
+    def row(
+        self,
+        sent: Sent,
+        client_id: int = 0,
+        cold: bool = False,
+        phase: str | None = None,
+        client_clock: ClientClock | None = None,
+    ) -> Row:
+        """The invocation row of ``sent``, on the service's clock."""
+        start, response = sent.start, sent.response
+        latency_ms = sent.elapsed * 1000.0
         clock = emulator_clock(response)
-        overhead_ms = client_overhead(latency_ms, response, clock, _wire_ms(response))
+        overhead_ms = client_overhead(latency_ms, response, clock, sent.wire_ms)
         if clock is not None:
             if self.on_emulated is not None:
                 self.on_emulated(clock)
@@ -229,7 +258,7 @@ class Invoker:
             if clock.service_ms is None:
                 latency_ms /= clock.time_scale
             if client_clock is not None:
-                start = client_clock.start(start, start + elapsed, clock)
+                start = client_clock.start(start, start + sent.elapsed, clock)
             else:
                 start = clock.service_time(start)
         row = {
@@ -239,12 +268,12 @@ class Invoker:
             "start": start,
             "end": start + latency_ms / 1000.0,
             "latency_ms": latency_ms,
-            "outcome": outcome,
-            "error_code": code,
+            "outcome": sent.outcome,
+            "error_code": sent.error_code,
             "cold": cold,
-            "bytes_in": self.sampler.sizes[index],
-            "bytes_out": bytes_out,
-            "payload_index": index,
+            "bytes_in": self.sampler.sizes[sent.index],
+            "bytes_out": sent.bytes_out,
+            "payload_index": sent.index,
             "overhead_ms": overhead_ms,
         }
         if phase is not None:

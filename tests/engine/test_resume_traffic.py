@@ -130,10 +130,13 @@ def test_a_run_stopped_in_its_open_loop_check_resumes_only_the_unfinished_check(
     assert {t: per_trial[t] for t in plan} == {t: p["max_invocations"] for t, p in plan.items()}
     before = earlier[earlier["trial_id"] == checked[0]]
     assert len(before) == per_trial[checked[0]]
-    # the resumed check sent at the peak rate in each stretch (not over the gap between)
+    # the resumed check sent at the peak rate in each stretch (not over the gap between,
+    # which would read below 1 req/s). Its 18 Poisson arrivals in two stretches give 16
+    # gaps: the rate read from them lies within 1.5-7.5 req/s of a true 3 with 99.8%
+    # probability (16 / Gamma(16, 3), its 0.1% and 99.9% quantiles)
     check = result.throttle_check.set_index("trial_id")
     assert set(check.index) == set(plan)
-    assert 1.8 <= check.loc[unfinished, "rate_rps"] <= 5.0, check
+    assert 1.5 <= check.loc[unfinished, "rate_rps"] <= 7.5, check
     assert result.recommendation.traffic is not None
     answer = result.traffic_answer
     assert answer is not None

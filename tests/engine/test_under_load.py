@@ -4,15 +4,18 @@ Every invocation the client sent is accounted for, in the run store and in the r
 (sent = ok + throttled + model errors + other errors), and the run leaves no thread or
 process behind: each process it started (its load worker) has ended, and the emulator,
 stopped as Ctrl-C stops it, ends on its own with its children (its CloudWatch process).
-"Sent" is counted independently of the engine, by botocore's before-call event in every
-process of the run (tests/botocore_calls.py). Memory over 100,000 invocations is a
+"Sent" is counted independently of the engine, where the requests arrive: the emulator's
+fault registry counts every request a fault matches, and a fault that lets the first 10^9
+through never fails one. Memory over 100,000 invocations is a
 benchmark (benchmarks/under_load_memory.py), too slow for a test.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -26,7 +29,6 @@ from sm_bench_widgets.config import BenchmarkConfig
 from sm_bench_widgets.emulator.process import served
 from sm_bench_widgets.engine.store import load_run
 from sm_bench_widgets.schema import OUTCOMES
-from tests.botocore_calls import CallRecorder
 from tests.engine.helpers import CSV_EXAMPLES
 from tests.waiting import wait_until
 
@@ -47,21 +49,29 @@ def emulator_process(monkeypatch):
         yield emu
 
 
+def faults(url: str, fault: dict | None = None) -> dict:
+    """POST ``fault`` to the emulator's fault registry (GET without one); its answer."""
+    data = None if fault is None else json.dumps(fault).encode()
+    request = urllib.request.Request(f"{url}/_sm_bench/faults", data=data)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
 def running(processes: list[psutil.Process]) -> list[int]:
     """The pids of ``processes`` still running (a zombie not yet reaped counts)."""
     return [p.pid for p in processes if p.is_running()]
 
 
 def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
-    emulator_process, tmp_path, monkeypatch
+    emulator_process, tmp_path
 ):
     me = psutil.Process()
     threads_before = {t.ident for t in threading.enumerate()}
     children_before = {p.pid for p in me.children(recursive=True)}
 
     target = Target.for_emulator(emulator_process.url)
-    calls = CallRecorder(tmp_path / "calls", monkeypatch)  # also in the run's load worker
-    calls.watch(target.session)
+    counter = {"operation": "InvokeEndpoint", "code": "ThrottlingException", "skip": 10**9}
+    faults(emulator_process.url, counter)
     config = BenchmarkConfig(
         model_name="demo-nlp",
         invoke_args_examples=CSV_EXAMPLES,
@@ -87,7 +97,7 @@ def test_400_clients_at_max_concurrency_200_account_for_every_invocation(
     result = handle.result
     assert result.status == "completed", result.errors
     assert run_processes, "the run started no load worker"
-    sent = calls.counts()[("sagemaker-runtime", "InvokeEndpoint")]
+    (sent,) = [f["seen"] for f in faults(emulator_process.url)["faults"]]
 
     inv = result.invocations
     load = inv[inv["clients"] == CLIENTS]
