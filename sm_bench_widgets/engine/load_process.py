@@ -313,8 +313,7 @@ def run_closed_loop(
 
 # -- the worker's side --------------------------------------------------------------------
 class _Outbox:
-    """Messages to the parent, written by one thread; rows as they come (batched when
-    they come faster than they are written)."""
+    """Messages to the parent, written by one thread; rows in batches every ``interval``."""
 
     def __init__(self, out: BinaryIO, interval: float = 0.05):
         self.out = out
@@ -329,9 +328,10 @@ class _Outbox:
         self._thread.start()
 
     def add(self, job_id: int, row: Row) -> None:
+        # no wake-up per row: the writer thread would take the interpreter from the
+        # sending loop while answers that came together are still being timed
         with self._cond:
             self.rows.setdefault(job_id, []).append(row)
-            self._cond.notify()
 
     def saw(self, job_id: int, clock: EmulatorClock) -> None:
         self.clocks[job_id] = clock
@@ -359,8 +359,8 @@ class _Outbox:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                if not self._closed and not self.rows:
-                    self._cond.wait(self.interval)
+                if not self._closed:
+                    self._cond.wait(self.interval)  # rows go out in batches, every interval
                 closed = self._closed
             self.flush()
             if closed:
