@@ -20,6 +20,7 @@ its own retry handler, TLS set-up and proxy handling apply.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import threading
 import time
@@ -142,11 +143,16 @@ def prepare(client: Any, endpoint_name: str, examples: Sequence[dict[str, Any]])
 
 def ssl_context(client: Any) -> ssl.SSLContext | bool:
     """TLS as ``client`` verifies it: its CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``), or
-    no verification when the user turned it off."""
+    no verification when the user turned it off (loaded once per bundle)."""
     verify = client._endpoint.http_session._verify
     if verify is False:
         return False
-    return ssl.create_default_context(cafile=get_cert_path(verify))
+    return _context(get_cert_path(verify))
+
+
+@functools.lru_cache(maxsize=8)
+def _context(cafile: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
 
 
 def _error(client: Any, status: int, headers: dict[str, str], body: bytes) -> ClientError:
@@ -195,8 +201,12 @@ class AsyncInvoker(Invoker):
         import aiohttp
 
         index = self.sampler.draw()[0]
-        url, headers, body = self.signed(index)
         outcome, code, bytes_out, response = "ok", "", 0, None
+        try:
+            url, headers, body = self.signed(index)
+        except Exception as exc:  # no credentials to sign with: a row, as boto3 gives
+            sent = Sent(index, time.time(), 0.0, None, "error", type(exc).__name__, 0, None)
+            return self.row(sent, client_id=client_id, phase=phase, client_clock=client_clock)
         start = time.time()
         t0 = time.perf_counter()
         wire_ms = None

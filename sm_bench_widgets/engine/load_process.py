@@ -3,26 +3,24 @@
 Chosen on the evidence of ``benchmarks/fidelity.py`` (a fixed-latency stub, the candidates
 side by side in one table, on a quiet 2-vCPU machine; the table is in the README):
 
-- CPU per call, from 8 clients up: threads with boto3 about 1.6 ms, the same threads in a
-  worker process alike, botocore's SigV4 over aiohttp about 0.5 ms, over httpx 1.7-24 ms.
-  Recorded p50 over the service time, up to 64 clients at 200 ms: boto3 +2.9 to +3.7 ms,
-  aiohttp +1.7 to +2.8 ms; past half a core per interpreter every engine queues.
 - Isolation: while the benchmark's own process analysed (pandas and full collections in
   a loop, as a run's racing, summaries and widgets do), threads in that process fell to
-  40% of the ideal throughput at 50 ms x 8 clients with p99 +228 ms over the service time
-  (66% and +146 ms at 200 ms); the worker process kept 90% and +16 ms (97%, +14 ms).
-  Every client in the run's process shares one interpreter lock and one garbage
-  collector with the analysis; a worker has its own.
+  37% of the ideal throughput at 50 ms x 8 clients with p99 +237 ms over the service time;
+  a worker process kept 93% and +5 ms. Every client in the run's process shares one
+  interpreter lock and one garbage collector with the analysis; a worker has its own.
+- CPU per call, from 32 clients up: boto3 1.2-1.8 ms, botocore's signing over aiohttp
+  about 0.5 ms, over httpx 2-19 ms. Recorded p50 / p99 over the service time, worker with
+  aiohttp against worker with boto3: +2.3 / +4.2 against +3.2 / +8.9 ms at 50 ms x 8,
+  +2.0 / +5.1 (95% of the ideal rate) against +15.6 / +104 ms (69%) at 50 ms x 64,
+  +2.5 / +19 (97%) against +63 / +450 ms (68%) at 200 ms x 200.
 
-Isolation is what fidelity needs first, so the load runs in a worker process. Inside it
-the requests go out on one asyncio loop with aiohttp, each built and signed by the user's
-own botocore client (``async_loads``): measured in the worker at 50 ms, about 0.6 ms of
-CPU per call against boto3's 1.7 ms, and p50 within 2.3-3.2 ms of the service time from 1
-to 64 clients where boto3 threads reached +36 ms at 64. When the user's settings need
-botocore to send the requests itself (retries, a proxy, a client certificate:
-``async_loads.unsupported``) the worker runs threads with boto3 calls instead, so those
-settings hold; by default a throttle is not retried: it is a result. Past the capacity of
-one host (``load_check.load_capacity``) a trial belongs on more hosts (a Processing job).
+So the load runs in a worker process, and inside it the requests go out on one asyncio
+loop with aiohttp, each built and signed by the user's own botocore client
+(``async_loads``). When the user's settings need botocore to send the requests itself
+(retries, a proxy, a client certificate: ``async_loads.unsupported``) the worker runs
+threads with boto3 calls instead, so those settings hold, and says so; by default a
+throttle is not retried: it is a result. Past the capacity of one host
+(``load_check.load_capacity``) a trial belongs on more hosts (a Processing job).
 
 One worker per run (``LoadProcess``), started when the run opens, so its start-up
 overlaps the endpoints' deployment and never sits between a trial's probe and its load;

@@ -101,6 +101,41 @@ def test_requests_are_signed_with_the_credentials_chain_and_verify(recorder, tmp
     assert len(ids) == 3
 
 
+def test_credentials_that_cannot_be_refreshed_are_rows_as_boto3_gives(
+    recorder, tmp_path, monkeypatch
+):
+    # the first credentials expire within botocore's mandatory refresh window, and every
+    # refresh fails: each call fails before it is sent, in either engine
+    marker = tmp_path / "given"
+    script = tmp_path / "creds.py"
+    script.write_text(
+        "import json, pathlib, sys, datetime\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if marker.exists():\n    sys.exit('no more credentials')\n"
+        "marker.write_text('1')\n"
+        "soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)\n"
+        "print(json.dumps({'Version': 1, 'AccessKeyId': 'AKIDSOON', 'SecretAccessKey': 's', "
+        "'SessionToken': 't', 'Expiration': soon.strftime('%Y-%m-%dT%H:%M:%SZ')}))\n"
+    )
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile soon]\nregion = us-east-1\ncredential_process = {sys.executable} {script}\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    target = Target(profile="soon", endpoint_url=recorder.url, endpoint_explicit=True)
+    client = target.runtime_client(1)
+    plain = Invoker(client, "e", PayloadSampler(EXAMPLES, seed=1), {}).invoke()
+    fast = send(async_loads.AsyncInvoker(client, "e", PayloadSampler(EXAMPLES, seed=1), {}), 2)
+    assert (plain["outcome"], plain["error_code"]) == ("error", "CredentialRetrievalError")
+    assert [(r["outcome"], r["error_code"]) for r in fast] == [
+        (plain["outcome"], plain["error_code"])
+    ] * 2
+    assert recorder.requests == []
+
+
 def test_a_runtime_only_endpoint_setting_is_honoured(recorder, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
