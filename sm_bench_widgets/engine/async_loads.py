@@ -20,6 +20,7 @@ its own retry handler, TLS set-up and proxy handling apply.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ssl
 import threading
@@ -284,8 +285,10 @@ def _keep_credentials_fresh(client: Any, stop: threading.Event) -> threading.Thr
 
     def loop() -> None:
         while not stop.wait(CREDENTIALS_EVERY_S):
-            if credentials is not None:
-                credentials.get_frozen_credentials()
+            # a refresh that fails here fails again when a request is signed: its row says so
+            with contextlib.suppress(Exception):
+                if credentials is not None:
+                    credentials.get_frozen_credentials()
 
     thread = threading.Thread(target=loop, name="sm-bench-credentials", daemon=True)
     thread.start()
