@@ -25,7 +25,7 @@ client's own part of each round trip (round trip - what the stub held). Targets 
 within 2 ms, p99 within 5 ms, throughput at least 95%.
 
     python benchmarks/fidelity.py [--quick] [--seconds 6] [--service-ms 50,200]
-        [--clients 1,8,32,64,128,200] [--engines threads,async,process,2procs]
+        [--clients 1,8,32,64,128,200] [--engines threads,async,process,2procs] [--pin]
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from sm_bench_widgets.payloads import PayloadSampler  # noqa: E402
 EXAMPLES = [
     {"Body": '{"inputs": "a short sentence to classify"}', "ContentType": "application/json"}
 ]
+PINNED = False  # --pin: this process and the stub on one core, the workers on the others
 ENGINES = ("threads", "httpx", "aiohttp", "process", "process-boto3", "2procs")
 
 
@@ -175,6 +176,10 @@ def run_processes(
     target, inv = invoker(url)
     shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     workers = [LoadProcess(target) for n in shares if n > 0]
+    if PINNED:  # each worker on a core of its own, away from the stub and this process
+        spare = sorted(os.sched_getaffinity(0) ^ set(range(os.cpu_count() or 1)))
+        for i, w in enumerate(workers):
+            os.sched_setaffinity(w.process.pid, {spare[i % len(spare)]})
     jobs = [replace(job_for(inv, n), engine=engine) for n in shares if n > 0]
     loads = [w.load(job) for w, job in zip(workers, jobs, strict=True)]
     rows: list[dict] = []
@@ -425,7 +430,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8,32,64,128,200")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--busy", default="8,64", help="client counts also run with analysis")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run this process and the stub on core 0 and each worker on another core, so a "
+        "worker's figures do not wait for the stub's core (process engines only)",
+    )
     args = parser.parse_args(argv)
+    if args.pin:
+        global PINNED
+        if (os.cpu_count() or 1) < 2:
+            parser.error("--pin needs at least 2 cores")
+        os.sched_setaffinity(0, {0})
+        PINNED = True
     clients = [int(x) for x in args.clients.split(",")]
     seconds = args.seconds
     busy = [int(x) for x in args.busy.split(",") if x]

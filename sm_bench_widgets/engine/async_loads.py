@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -295,8 +296,18 @@ def _keep_credentials_fresh(client: Any, stop: threading.Event) -> threading.Thr
     return thread
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def run(invoker: AsyncInvoker, clients: int, work: Callable[[Any], Any]) -> Any:
-    """Run ``work(http)`` on a new loop with a session for ``clients`` in flight."""
+    """Run ``work(http)`` on a new loop with a session for ``clients`` in flight; on a
+    thread of its own when this thread already runs a loop (a notebook's, a browser
+    driver's), where a second one cannot run."""
     stop = threading.Event()
     fresh = _keep_credentials_fresh(invoker.client, stop)
 
@@ -305,7 +316,10 @@ def run(invoker: AsyncInvoker, clients: int, work: Callable[[Any], Any]) -> Any:
             return await work(http)
 
     try:
-        return asyncio.run(main())
+        if not _loop_running():
+            return asyncio.run(main())
+        with ThreadPoolExecutor(1, thread_name_prefix="sm-bench-loop") as pool:
+            return pool.submit(asyncio.run, main()).result()
     finally:
         stop.set()
         fresh.join()

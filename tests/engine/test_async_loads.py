@@ -4,6 +4,7 @@ for each answer of the emulator, and botocore itself sends when the user's setti
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 import sys
@@ -305,3 +306,17 @@ def test_ssl_follows_the_clients_verify_setting(monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_CA_BUNDLE")
     target = Target(region="us-east-1", endpoint_url="https://127.0.0.1:9")
     assert async_loads.ssl_context(target.runtime_client(1)) is not False
+
+
+def test_it_runs_where_this_thread_already_runs_a_loop(recorder):
+    # a notebook's kernel, or a browser driver's, runs a loop in the calling thread
+    target = Target.for_emulator(recorder.url)
+    sampler = PayloadSampler(EXAMPLES, seed=1)
+    invoker = async_loads.AsyncInvoker(target.runtime_client(1), "e", sampler, {})
+
+    async def inside_a_loop() -> list[dict]:
+        return send(invoker, 2)
+
+    rows = asyncio.run(inside_a_loop())
+    assert [r["outcome"] for r in rows] == ["ok", "ok"]
+    assert len(recorder.requests) == 2
