@@ -165,6 +165,9 @@ def endpoints(emulator) -> dict[str, str]:
     return {
         "ok": deploy(aws, "demo-nlp", memory=2048),
         "small": deploy(aws, "demo-nlp", memory=1024),  # the model does not fit
+        # endpoints of their own for injected faults, so none reaches another test
+        "throttled": deploy(aws, "demo-nlp", memory=2048),
+        "internal": deploy(aws, "demo-nlp", memory=2048),
     }
 
 
