@@ -34,8 +34,8 @@ from typing import Any
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.exceptions import ClientError
 from botocore.httpsession import get_cert_path
-from botocore.utils import should_bypass_proxies
 
+from sm_bench_widgets.adapters import botocore_client
 from sm_bench_widgets.engine.loads import (
     ClientClock,
     Invoker,
@@ -76,13 +76,6 @@ def max_attempts(client: Any) -> int:
     return 3 if retries.get("mode", "legacy") == "standard" else 5
 
 
-def proxy_for(client: Any) -> str | None:
-    """The proxy botocore would send ``client``'s calls through (environment or config)."""
-    url = client.meta.endpoint_url
-    proxy = client._endpoint.http_session._proxy_config.proxy_url_for(url)
-    return None if proxy is None or should_bypass_proxies(url) else proxy
-
-
 def unsupported(client: Any) -> str:
     """Why ``client``'s calls must go through botocore itself (``""``: they need not)."""
     if not available():
@@ -91,7 +84,7 @@ def unsupported(client: Any) -> str:
         return "retries are configured"
     if client.meta.config.client_cert:
         return "a client certificate is configured"
-    if proxy_for(client):
+    if botocore_client.proxy(client):
         return "a proxy is configured"
     return ""
 
@@ -146,7 +139,7 @@ def prepare(client: Any, endpoint_name: str, examples: Sequence[dict[str, Any]])
 def ssl_context(client: Any) -> ssl.SSLContext | bool:
     """TLS as ``client`` verifies it: its CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``), or
     no verification when the user turned it off (loaded once per bundle)."""
-    verify = client._endpoint.http_session._verify
+    verify = botocore_client.tls_verify(client)
     if verify is False:
         return False
     return _context(get_cert_path(verify))
@@ -161,7 +154,7 @@ def _error(client: Any, status: int, headers: dict[str, str], body: bytes) -> Cl
     """The ``ClientError`` boto3 raises for this answer, parsed by ``client``'s parser."""
     operation = client.meta.service_model.operation_model(OPERATION)
     raw = AWSResponse("", status, headers, None)
-    parsed = client._response_parser.parse(
+    parsed = botocore_client.response_parser(client).parse(
         {"status_code": status, "headers": raw.headers, "body": body}, operation.output_shape
     )
     parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = status
@@ -176,7 +169,7 @@ class AsyncInvoker(Invoker):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.prepared = prepare(self.client, self.endpoint_name, self.sampler.examples)
-        self._signer = self.client._request_signer
+        self._signer = botocore_client.request_signer(self.client)
         self._attempts = f"attempt=1; max={max_attempts(self.client)}"
 
     def signed(self, index: int) -> tuple[str, dict[str, str], bytes]:
@@ -282,7 +275,7 @@ class Session:
 def _keep_credentials_fresh(client: Any, stop: threading.Event) -> threading.Thread:
     """Ask for the credentials every ``CREDENTIALS_EVERY_S`` in a thread, so botocore
     refreshes them there and not on the loop."""
-    credentials = client._request_signer._credentials
+    credentials = botocore_client.credentials(client)
 
     def loop() -> None:
         while not stop.wait(CREDENTIALS_EVERY_S):
