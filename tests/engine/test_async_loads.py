@@ -9,6 +9,7 @@ import json
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -209,17 +210,26 @@ def test_each_answer_of_the_emulator_is_the_outcome_boto3_gives(
     assert fast == plain
 
 
-def test_emulated_rows_are_on_the_service_clock_in_either_engine(emulator_target, endpoints):
-    client = emulator_target.runtime_client(1)
+@pytest.mark.parametrize("engine", [Invoker, async_loads.AsyncInvoker])
+def test_emulated_rows_are_on_the_service_clock_in_either_engine(
+    emulator_target, endpoints, engine
+):
+    told: list = []  # what each answer of the emulator said of its clock
     sampler = PayloadSampler(EXAMPLES, seed=1)
-    fast = async_loads.AsyncInvoker(client, endpoints["ok"], sampler, {})
-    rows = send(fast, 5)
-    plain = [Invoker(client, endpoints["ok"], sampler, {}).invoke() for _ in range(5)]
-    for row in rows + plain:
-        # the emulator's own account of the request (ms on its clock), not the wall time
-        assert row["outcome"] == "ok" and row["latency_ms"] > 1.0
+    invoker = engine(
+        emulator_target.runtime_client(1), endpoints["ok"], sampler, {}, on_emulated=told.append
+    )
+    wall = time.time()
+    rows = [invoker.invoke() for _ in range(5)] if engine is Invoker else send(invoker, 5)
+    assert len(told) == 5
+    for row, clock in zip(rows, told, strict=True):
+        assert row["outcome"] == "ok"
+        # the emulator's own account of the request, not the wall time (at time scale
+        # 0.01 a wall round trip of a few ms is hundreds of ms on the service's clock)
+        assert clock.service_ms is not None and row["latency_ms"] == clock.service_ms
+        assert row["end"] - row["start"] == pytest.approx(row["latency_ms"] / 1000.0)
+        assert row["start"] >= clock.service_time(wall) - 1.0
         assert row["overhead_ms"] is not None
-    assert abs(min(r["latency_ms"] for r in rows) - min(r["latency_ms"] for r in plain)) < 20
 
 
 def test_botocore_sends_when_the_user_set_retries_or_a_proxy(monkeypatch, tmp_path):
@@ -288,7 +298,7 @@ def test_the_open_loop_runs_on_the_loop_and_keeps_its_times(emulator_target, end
     assert stats.answered == sum(r["outcome"] == "ok" for r in rows)
     # each request went out at its arrival time, as late as the dispatcher says at most
     starts = {r["client_id"]: r["start"] for r in rows}
-    slack = (stats.max_late_ms + 5.0) / 1000.0 / TEST_TIME_SCALE
+    slack = (stats.max_late_ms + 25.0) / 1000.0 / TEST_TIME_SCALE  # wall ms, on a busy host
     for i in range(1, 40):
         assert abs((starts[i] - starts[0]) - (offsets[i] - offsets[0])) <= slack
 
