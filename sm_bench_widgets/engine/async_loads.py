@@ -136,13 +136,22 @@ def prepare(client: Any, endpoint_name: str, examples: Sequence[dict[str, Any]])
     return out
 
 
-def ssl_context(client: Any) -> ssl.SSLContext | bool:
+def ssl_context(client: Any) -> ssl.SSLContext | bool | None:
     """TLS as ``client`` verifies it: its CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``), or
-    no verification when the user turned it off (loaded once per bundle)."""
+    no verification when the user turned it off; None for a plain-HTTP endpoint. Loaded
+    once per bundle (about 50 ms), so ``warm_up`` can take it out of a load's start."""
+    if not str(client.meta.endpoint_url).startswith("https:"):
+        return None
     verify = botocore_client.tls_verify(client)
     if verify is False:
         return False
     return _context(get_cert_path(verify))
+
+
+def warm_up(client: Any) -> None:
+    """Do now what the first load on ``client`` would otherwise do at its start."""
+    if available():
+        ssl_context(client)
 
 
 @functools.lru_cache(maxsize=8)
@@ -256,7 +265,8 @@ class Session:
         import aiohttp
 
         config = self.client.meta.config
-        connector = aiohttp.TCPConnector(limit=self.clients, ssl=ssl_context(self.client))
+        tls = ssl_context(self.client)
+        connector = aiohttp.TCPConnector(limit=self.clients, ssl=True if tls is None else tls)
         timeout = aiohttp.ClientTimeout(
             sock_connect=config.connect_timeout, sock_read=config.read_timeout
         )

@@ -488,8 +488,8 @@ def _worker(inp: BinaryIO, out: BinaryIO) -> None:
             break
         if kind == "target":
             target = payload.build()
-            target.runtime_client(1)  # build the session and client now, not at a trial
-            async_loads.available()  # and import aiohttp
+            # build the session and client, import aiohttp and load TLS now, not at a trial
+            async_loads.warm_up(target.runtime_client(1))
             gc.collect()
             gc.freeze()  # what setup made is never scanned again: collections stay short
         elif kind == "job":

@@ -78,7 +78,9 @@ def test_the_job_runs_the_benchmark_and_leaves_its_run_store_in_the_output(
 
 def test_sigterm_stops_the_job_and_deletes_its_endpoints(job_env, tmp_path, emulator):
     output = tmp_path / "output"
-    args = ["--input", str(job_input(tmp_path, stability_benchmark_invocations=100000))]
+    # not adaptive: the trial ends only when stopped, however fast its requests go
+    config = job_input(tmp_path, stability_benchmark_invocations=100000, adaptive=False)
+    args = ["--input", str(config)]
     proc = subprocess.Popen(
         [*ENTRYPOINT, *args, "--output", str(output), "--resource-config", "/nonexistent"],
         env={**job_env, "PYTHONUNBUFFERED": "1"},
