@@ -50,6 +50,20 @@ def send(invoker: async_loads.AsyncInvoker, n: int = 1) -> list[dict]:
     return async_loads.run(invoker, 1, work)
 
 
+def process_profile(tmp_path, monkeypatch, name: str, script: Path, url: str) -> Target:
+    """A target whose credentials come only from profile ``name``'s ``credential_process``
+    (``script``), a source of the chain that only botocore's chain reads."""
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile {name}]\nregion = us-east-1\ncredential_process = {sys.executable} {script}\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    return Target(profile=name, endpoint_url=url, endpoint_explicit=True)
+
+
 def signature_verifies(
     method: str, url: str, headers: dict[str, str], body: bytes, creds: Credentials
 ) -> bool:
@@ -75,15 +89,7 @@ def test_requests_are_signed_with_the_credentials_chain_and_verify(recorder, tmp
         "'Expiration': '2999-01-01T00:00:00Z'}))\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    config = tmp_path / "config"
-    config.write_text(
-        f"[profile chain]\nregion = us-east-1\ncredential_process = {sys.executable} {script}\n"
-    )
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    target = Target(profile="chain", endpoint_url=recorder.url, endpoint_explicit=True)
+    target = process_profile(tmp_path, monkeypatch, "chain", script, recorder.url)
     sampler = PayloadSampler(EXAMPLES, seed=1)
     invoker = async_loads.AsyncInvoker(target.runtime_client(1), "my-endpoint", sampler, {})
     rows = send(invoker, 3)
@@ -120,15 +126,7 @@ def test_credentials_that_cannot_be_refreshed_are_rows_as_boto3_gives(
         "print(json.dumps({'Version': 1, 'AccessKeyId': 'AKIDSOON', 'SecretAccessKey': 's', "
         "'SessionToken': 't', 'Expiration': soon.strftime('%Y-%m-%dT%H:%M:%SZ')}))\n"
     )
-    config = tmp_path / "config"
-    config.write_text(
-        f"[profile soon]\nregion = us-east-1\ncredential_process = {sys.executable} {script}\n"
-    )
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    target = Target(profile="soon", endpoint_url=recorder.url, endpoint_explicit=True)
+    target = process_profile(tmp_path, monkeypatch, "soon", script, recorder.url)
     client = target.runtime_client(1)
     plain = Invoker(client, "e", PayloadSampler(EXAMPLES, seed=1), {}).invoke()
     fast = send(async_loads.AsyncInvoker(client, "e", PayloadSampler(EXAMPLES, seed=1), {}), 2)
