@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,10 @@ class FolderPeers:
         tails: dict[str, tuple[StreamTail, StreamTail]] = {}
         rows: list[Row] = []
         ended: dict[str, dict[str, Any]] = {}
+        over: set[str] = set()
         while True:
             self.refresh()
+            was_over, over = over, self._over(self.others)
             # each look reads only what the other hosts' stores gained since the last
             for host in self.others:
                 folder = self.run_folder / host
@@ -64,9 +66,7 @@ class FolderPeers:
             complete = {
                 t for t, record in ended.items() if have[t] >= int(record.get("invocations", 0))
             }
-            done = all(
-                host in tails and _stored_ended(self.run_folder / host) for host in self.others
-            )
+            done = all(host in tails and host in was_over for host in self.others)
             if trial_ids <= complete or done:
                 reasons = {t: str(r.get("stop_reason", "")) for t, r in ended.items()}
                 normalised = invocations_frame(rows).to_dict("records") if rows else []
@@ -110,8 +110,10 @@ class FolderPeers:
         }
         got: dict[str, list[Row]] = {host: [] for host in hosts}
         ends: dict[str, list[dict[str, Any]]] = {host: [] for host in hosts}
+        over: set[str] = set()
         while True:
             self.refresh()
+            was_over, over = over, self._over(hosts)
             rows: list[Row] = []
             reasons: dict[str, str] = {}
             waiting = set()
@@ -128,7 +130,7 @@ class FolderPeers:
                 rows += mine
                 if ended and len(mine) >= int(ended[-1].get("invocations", 0)):
                     reasons[host] = str(ended[-1].get("stop_reason", ""))
-                elif self._ended(host):
+                elif host in was_over:
                     reasons[host] = str(ended[-1].get("stop_reason", "")) if ended else "failed"
                 else:
                     waiting.add(host)
@@ -145,6 +147,13 @@ class FolderPeers:
     def _ended(self, host: str) -> bool:
         """True once ``host``'s run is over (its status no longer running)."""
         return _stored_ended(self.run_folder / host)
+
+    def _over(self, hosts: Iterable[str]) -> set[str]:
+        """Which of ``hosts`` are over, looked at before their stores are read. A host
+        counts as having ended without a record only when it was over at the look before:
+        what it wrote before its status then had a whole look to arrive (its last records
+        land just before its status on a disk, and in any order in S3)."""
+        return {host for host in hosts if self._ended(host)}
 
 
 def _stored_ended(folder: Path) -> bool:
