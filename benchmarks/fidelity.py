@@ -19,10 +19,11 @@ candidate drives it with closed-loop clients for a few seconds per cell:
 
 Per cell: p50 and p99 of the recorded latency over the service time, throughput against
 the ideal (clients / service time), and client CPU per call. The stub tells how long it
-held each request; it holds a little longer than asked (its timers wake on the event
-loop's millisecond clock), so ``stub late`` gives that, and ``client p50/p99`` the
-client's own part of each round trip (round trip - what the stub held). Targets (issue 12): p50
-within 2 ms, p99 within 5 ms, throughput at least 95%.
+held each request, from reading it to answering; ``stub late`` is how much longer than
+asked (its timers wake within about 0.1 ms), and ``client p50/p99`` the client's own part
+of each round trip (round trip - what the stub held; this part also holds the time a
+request waits for the stub's loop to read it). Targets (issue 12): p50 within 2 ms, p99
+within 5 ms, throughput at least 95%.
 
     python benchmarks/fidelity.py [--quick] [--seconds 6] [--service-ms 50,200]
         [--clients 1,8,32,64,128,200] [--engines threads,async,process,2procs] [--pin]
