@@ -12,7 +12,8 @@ class Recorder(ThreadingHTTPServer):
     body) and connections.
 
     ``hold`` requests wait until that many are in flight (clients really concurrent);
-    ``throttle`` answers every request with a ThrottlingException.
+    ``throttle`` answers every request with a ThrottlingException; while ``release`` is
+    clear, answers wait for it.
     """
 
     daemon_threads = True
@@ -25,6 +26,8 @@ class Recorder(ThreadingHTTPServer):
         self.connections: set[int] = set()
         self.throttle = throttle
         self.gate = threading.Barrier(hold) if hold > 1 else None
+        self.release = threading.Event()
+        self.release.set()
         self.lock = threading.Lock()
 
     @property
@@ -44,6 +47,7 @@ class Handler(BaseHTTPRequestHandler):
             server.connections.add(self.client_address[1])
         if server.gate is not None:
             server.gate.wait(timeout=60)
+        server.release.wait(timeout=60)
         if server.throttle:
             body = json.dumps({"message": "slow down"}).encode()
             self.send_response(400)

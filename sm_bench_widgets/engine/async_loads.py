@@ -181,7 +181,7 @@ class AsyncInvoker(Invoker):
         self._signer = botocore_client.request_signer(self.client)
         self._attempts = f"attempt=1; max={max_attempts(self.client)}"
 
-    def signed(self, index: int) -> tuple[str, dict[str, str], bytes]:
+    def signed(self, index: int) -> Signed:
         """Example ``index``'s request, signed now."""
         prepared = self.prepared[index]
         request = AWSRequest("POST", prepared.url, data=prepared.body, headers=prepared.headers)
@@ -190,7 +190,11 @@ class AsyncInvoker(Invoker):
         headers = dict(request.headers.items())
         headers["amz-sdk-invocation-id"] = str(uuid.uuid4())
         headers["amz-sdk-request"] = self._attempts
-        return prepared.url, headers, prepared.body
+        return Signed(index, prepared.url, headers, prepared.body, time.monotonic())
+
+    def next_signed(self) -> Signed:
+        """The next drawn example's request, signed now."""
+        return self.signed(self.sampler.draw()[0])
 
     async def invoke_async(
         self,
@@ -198,19 +202,27 @@ class AsyncInvoker(Invoker):
         client_id: int = 0,
         phase: str | None = None,
         client_clock: ClientClock | None = None,
+        ahead: SignAhead | None = None,
     ) -> Row:
         """Send one request on ``http`` (an aiohttp session) and return its row, as
         ``Invoker.invoke`` does; the round trip is timed from the signed request's hand-off
-        to aiohttp to its body read, the time on the wire to its headers."""
+        to aiohttp to its body read, the time on the wire to its headers. With ``ahead``,
+        the request it signed meanwhile is sent, and the next one is signed while this
+        one is in flight."""
         import aiohttp
 
-        index = self.sampler.draw()[0]
         outcome, code, bytes_out, response = "ok", "", 0, None
-        try:
-            url, headers, body = self.signed(index)
-        except Exception as exc:  # no credentials to sign with: a row, as boto3 gives
-            sent = Sent(index, time.time(), 0.0, None, "error", type(exc).__name__, 0, None)
-            return self.row(sent, client_id=client_id, phase=phase, client_clock=client_clock)
+        signed = ahead.take() if ahead is not None else None
+        if signed is None:
+            index = self.sampler.draw()[0]
+            try:
+                signed = self.signed(index)
+            except Exception as exc:  # no credentials to sign with: a row, as boto3 gives
+                sent = Sent(index, time.time(), 0.0, None, "error", type(exc).__name__, 0, None)
+                return self.row(sent, client_id=client_id, phase=phase, client_clock=client_clock)
+        index, url, headers, body = signed.index, signed.url, signed.headers, signed.body
+        if ahead is not None:
+            ahead.sent()
         start = time.time()
         t0 = time.perf_counter()
         wire_ms = None
@@ -234,11 +246,69 @@ class AsyncInvoker(Invoker):
                 response = error.response
             else:
                 bytes_out = len(payload)
+        if ahead is not None:
+            ahead.answered(elapsed)
         # answers that came in together are each timed before any of them is handled
         # further (its row, the client's next request): one pass of the loop
         await asyncio.sleep(0)
         sent = Sent(index, start, elapsed, response, outcome, code, bytes_out, wire_ms)
         return self.row(sent, client_id=client_id, phase=phase, client_clock=client_clock)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A request ready to send: which example, where, its signed headers and body, and
+    when it was signed (``time.monotonic()``)."""
+
+    index: int
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class SignAhead:
+    """A request signed before it is due: a closed-loop client's next one halfway through
+    its current round trip (by the last round trip's length), when no answer is due to
+    it; an open loop's before waiting for its arrival time. Signing is the largest part
+    of the loop's work per call; done right after an answer, it lands in the wave of
+    answers that clients in step get together and delays their timestamps. A request
+    signed more than ``MAX_AGE_S`` ago is signed again (AWS rejects a SigV4 signature
+    five minutes old)."""
+
+    MAX_AGE_S = 60.0
+
+    def __init__(self, invoker: AsyncInvoker):
+        self.invoker = invoker
+        self.request: Signed | None = None
+        self.round_trip: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+
+    def take(self) -> Signed | None:
+        """The request signed ahead, if there is one still fresh."""
+        request, self.request = self.request, None
+        if request is None or time.monotonic() - request.at > self.MAX_AGE_S:
+            return None
+        return request
+
+    def sent(self) -> None:
+        """A request went out: sign the next one halfway to its expected answer."""
+        if self.round_trip is not None and self.round_trip / 2 < self.MAX_AGE_S:
+            self._handle = asyncio.get_running_loop().call_later(self.round_trip / 2, self.sign)
+
+    def answered(self, round_trip: float) -> None:
+        """The request's answer came after ``round_trip`` seconds."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.round_trip = round_trip
+
+    def sign(self) -> None:
+        """Sign the next request now."""
+        self._handle = None
+        # a request that cannot be signed now is signed when it is due, and its row says why
+        with contextlib.suppress(Exception):
+            self.request = self.invoker.next_signed()
 
 
 def _connection_error(exc: BaseException) -> str:
@@ -349,8 +419,9 @@ def closed_loop(
 
     async def client(http: Any, i: int) -> None:
         placed = ClientClock()
+        ahead = SignAhead(invoker)
         while await _pause(load) and load.take():
-            row = await invoker.invoke_async(http, client_id=i, client_clock=placed)
+            row = await invoker.invoke_async(http, client_id=i, client_clock=placed, ahead=ahead)
             sink(row)
             if backoff is not None and row["outcome"] == "throttled":
                 await asyncio.sleep(backoff())
@@ -374,10 +445,10 @@ def open_loop(
     seconds from now, waited ``time_scale`` times as long), up to ``senders`` in flight."""
     stats = OpenLoopStats()
 
-    async def send(http: Any, free: asyncio.Semaphore, i: int) -> None:
+    async def send(http: Any, free: asyncio.Semaphore, i: int, ahead: SignAhead) -> None:
         try:
             t = time.perf_counter()
-            row = await invoker.invoke_async(http, client_id=i, phase=PHASE)
+            row = await invoker.invoke_async(http, client_id=i, phase=PHASE, ahead=ahead)
             if row["outcome"] == "ok":
                 stats.answered += 1
                 stats.round_trip_s += time.perf_counter() - t
@@ -391,6 +462,8 @@ def open_loop(
         t0 = time.perf_counter()
         for i, offset in enumerate(offsets):
             due = t0 + float(offset) * time_scale
+            ahead = SignAhead(invoker)
+            ahead.sign()  # before the wait, not when the request is due
             wait = due - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -404,7 +477,7 @@ def open_loop(
             stats.sent += 1
             stats.max_late_ms = max(stats.max_late_ms, late_ms)
             stats.late += late_ms > LATE_MS
-            task = asyncio.create_task(send(http, free, i))
+            task = asyncio.create_task(send(http, free, i, ahead))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,45 @@ def test_it_runs_where_this_thread_already_runs_a_loop(recorder):
         rows = pool.submit(asyncio.run, inside_a_loop()).result()
     assert [r["outcome"] for r in rows] == ["ok", "ok"]
     assert len(recorder.requests) == 2
+
+
+def test_the_next_request_is_signed_while_the_last_is_in_flight_and_is_what_goes_out(recorder):
+    target = Target.for_emulator(recorder.url)
+    sampler = PayloadSampler(EXAMPLES, seed=1)
+    invoker = async_loads.AsyncInvoker(target.runtime_client(1), "e", sampler, {})
+    ahead = async_loads.SignAhead(invoker)
+
+    async def work(http) -> tuple:
+        await invoker.invoke_async(http, ahead=ahead)  # a first round trip to go by
+        recorder.release.clear()
+        in_flight = asyncio.create_task(invoker.invoke_async(http, ahead=ahead))
+        deadline = time.monotonic() + 30
+        while ahead.request is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        signed_meanwhile = ahead.request
+        recorder.release.set()
+        await in_flight
+        await invoker.invoke_async(http, ahead=ahead)
+        return signed_meanwhile
+
+    signed = async_loads.run(invoker, 1, work)
+    assert signed is not None, "nothing was signed while the request was in flight"
+    assert len(recorder.requests) == 3
+    third = recorder.requests[2][2]
+    assert third["amz-sdk-invocation-id"] == signed.headers["amz-sdk-invocation-id"]
+    assert third["Authorization"] == signed.headers["Authorization"]
+    creds = Credentials("emulated", "emulated")
+    method, path, headers, body = recorder.requests[2]
+    assert signature_verifies(method, recorder.url + path, headers, body, creds)
+
+
+def test_a_request_signed_ahead_too_long_ago_is_signed_again(recorder):
+    target = Target.for_emulator(recorder.url)
+    sampler = PayloadSampler(EXAMPLES, seed=1)
+    invoker = async_loads.AsyncInvoker(target.runtime_client(1), "e", sampler, {})
+    ahead = async_loads.SignAhead(invoker)
+    stale = invoker.next_signed()
+    ahead.request = replace(stale, at=stale.at - async_loads.SignAhead.MAX_AGE_S - 1)
+    assert ahead.take() is None
+    ahead.request = stale
+    assert ahead.take() is stale
