@@ -39,6 +39,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,7 +49,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sm_bench_widgets.aws.clients import Target  # noqa: E402
-from sm_bench_widgets.engine.load_check import WORKER_UTILISATION, load_capacity  # noqa: E402
+from sm_bench_widgets.engine.load_check import (  # noqa: E402
+    WAVE_CPU_MS,
+    WORKER_UTILISATION,
+    load_capacity,
+)
 from sm_bench_widgets.engine.load_process import Go, LoadProcess, job_for  # noqa: E402
 from sm_bench_widgets.engine.load_stub import held_ms, stub_endpoint  # noqa: E402
 from sm_bench_widgets.engine.loads import Invoker, TrialLoad, closed_loop  # noqa: E402
@@ -94,12 +99,16 @@ class Cell:
     def limit(self) -> str:
         """Why a missed cell missed, as far as its figures tell: the client's CPU when it
         needs more than WORKER_UTILISATION of a core per interpreter at the ideal rate
-        (queueing for the interpreter then grows without bound), else the machine."""
+        (queueing for the interpreter then grows without bound); the answer wave when the
+        clients of one interpreter cost it more than WAVE_CPU_MS of CPU for one round of
+        answers (timed one after another); else the machine."""
         if self.meets():
             return ""
         interpreters = 2 if self.engine.startswith("2procs") else 1
         if self.cores_at_ideal > WORKER_UTILISATION * interpreters:
             return "client CPU"
+        if self.clients / interpreters * self.cpu_ms_per_call > WAVE_CPU_MS:
+            return "answer wave"
         return "shared cores"
 
 
@@ -468,12 +477,14 @@ def main(argv: list[str] | None = None) -> int:
         f"on the client's own part (round trip - what the stub held; the stub held a median "
         f"{late:+.2f} ms over the service time): met in {len(own)} of {len(cells)} cells"
     )
-    cpu_bound = sum(c.limit() == "client CPU" for c in cells)
+    limits = Counter(c.limit() for c in cells)
     print(
-        f"missed for client CPU: {cpu_bound} (the ideal rate x CPU per call needs more than "
-        f"{WORKER_UTILISATION:.0%} of a core per interpreter); missed on shared cores: "
-        f"{len(cells) - met - cpu_bound} (the client, the stub and other work share "
-        f"{os.cpu_count()} cores: the figures include waiting for a core)"
+        f"missed for client CPU: {limits['client CPU']} (the ideal rate x CPU per call needs "
+        f"more than {WORKER_UTILISATION:.0%} of a core per interpreter); for the answer wave: "
+        f"{limits['answer wave']} (an interpreter's clients x CPU per call pass "
+        f"{WAVE_CPU_MS:g} ms); on shared cores: {limits['shared cores']} (the client, the "
+        f"stub and other work share {os.cpu_count()} cores: the figures include waiting "
+        "for a core)"
     )
     worker = [c.cpu_ms_per_call for c in cells if c.engine == "process" and c.clients >= 8]
     if worker:
@@ -481,8 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         fits = ", ".join(f"{s:g} ms: {load_capacity(s, cpu)}" for s in (50, 200))
         print(
             f"per-host projection: the worker spent {cpu:.2f} ms of CPU per call (median); "
-            f"kept at most half busy on one core it drives this many clients ({fits}); "
-            "more clients belong on more hosts"
+            f"kept at most half busy on one core, and a wave of answers within "
+            f"{WAVE_CPU_MS:g} ms of its CPU, it drives this many clients ({fits}); more "
+            "clients belong on more hosts"
         )
     return 0
 

@@ -7,8 +7,9 @@ it held the request (the emulator, the fidelity stub), or else minus its time on
 an answer that came counts it on the wire). ``client_overhead`` sums it up for a result
 and warns when the client's part passes 5% of the p50 latency.
 ``load_capacity`` is the per-host capacity: the clients one load worker drives while it
-stays at most half busy, from its CPU per call (measured against the stub by
-``calibrate``, once per process); a Processing job splits bigger trials over hosts.
+stays at most half busy and a wave of answers costs it at most ``WAVE_CPU_MS``, from its
+CPU per call (measured against the stub by ``calibrate``, once per process); a
+Processing job splits bigger trials over hosts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ import pandas as pd
 OVERHEAD_LIMIT = 0.05
 # the busy share of the load worker up to which it adds next to no queueing of its own
 WORKER_UTILISATION = 0.5
+# the worker's CPU for one wave of answers up to which the p99 stays within 5 ms of the
+# service time. Clients in step get their answers together and one loop times them one
+# after another, so the last waits for the others' share of the loop: at 200 ms,
+# benchmarks/fidelity.py measured +3.2 ms at 64 clients x 0.51 ms of CPU per call (33 ms
+# a wave) and +6.9 ms at 128 x 0.53 ms (68 ms), at a sixth and a third of a core.
+WAVE_CPU_MS = 35.0
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,16 @@ def load_capacity(service_ms: float, cpu_ms_per_call: float | None = None) -> in
 
     Closed-loop clients send ``clients / service time`` calls a second; at ``cpu_ms_per_call``
     the worker is busy that share of one core (one interpreter), and it is kept at most
-    ``WORKER_UTILISATION`` busy. ``cpu_ms_per_call`` defaults to ``calibrate()``'s.
+    ``WORKER_UTILISATION`` busy. The clients' answers can come in one wave, timed one
+    after another, so their CPU is also kept within ``WAVE_CPU_MS``: that bound is the
+    lower one from about 70 ms per request. ``cpu_ms_per_call`` defaults to
+    ``calibrate()``'s.
     """
     cpu = cpu_ms_per_call if cpu_ms_per_call is not None else calibrate()
     if service_ms <= 0 or cpu <= 0:
         raise ValueError("service_ms and cpu_ms_per_call must be positive")
-    return max(1, int(WORKER_UTILISATION * service_ms / cpu))
+    busy = WORKER_UTILISATION * service_ms / cpu
+    return max(1, int(min(busy, WAVE_CPU_MS / cpu)))
 
 
 _calibrating = threading.Lock()

@@ -11,7 +11,7 @@ import pytest
 
 from sm_bench_widgets.api import run_benchmark
 from sm_bench_widgets.aws.clients import Target
-from sm_bench_widgets.engine.load_check import OVERHEAD_LIMIT, load_capacity
+from sm_bench_widgets.engine.load_check import OVERHEAD_LIMIT, WAVE_CPU_MS, load_capacity
 from sm_bench_widgets.engine.load_stub import stub_endpoint
 from sm_bench_widgets.engine.loads import Invoker
 from sm_bench_widgets.engine.options import RunOptions
@@ -74,11 +74,14 @@ def test_a_run_records_its_client_overhead_and_warns_past_the_limit(runtime_on_a
     assert "fewer clients per host" in panel.progress.status.value
 
 
-def test_load_capacity_is_the_clients_a_half_busy_worker_drives():
-    # 1000 calls a second at 0.5 ms of CPU each keep one worker half busy
-    assert load_capacity(200, cpu_ms_per_call=0.5) == 200
+def test_load_capacity_is_the_clients_a_half_busy_worker_drives_in_one_wave():
+    # 500 calls a second at 1 ms of CPU each keep one worker half busy
     assert load_capacity(50, cpu_ms_per_call=1.0) == 25
     assert load_capacity(1, cpu_ms_per_call=5.0) == 1
+    # at 200 ms, 200 clients at 0.5 ms would keep it half busy, but a wave of their
+    # answers would cost 100 ms of its CPU: 70 clients' cost WAVE_CPU_MS
+    assert load_capacity(200, cpu_ms_per_call=0.5) == int(WAVE_CPU_MS / 0.5) == 70
+    assert load_capacity(60_000, cpu_ms_per_call=0.5) == 70
     with pytest.raises(ValueError):
         load_capacity(0, cpu_ms_per_call=1.0)
 
