@@ -5,14 +5,14 @@ side by side in one table, on a quiet 2-vCPU machine; the table is in the README
 
 - Isolation: while the benchmark's own process analysed (pandas and full collections in
   a loop, as a run's racing, summaries and widgets do), threads in that process fell to
-  37% of the ideal throughput at 50 ms x 8 clients with p99 +237 ms over the service time;
-  a worker process kept 93% and +5 ms. Every client in the run's process shares one
+  35% of the ideal throughput at 50 ms x 8 clients with p99 +241 ms over the service time;
+  a worker process kept 97% and +3.0 ms. Every client in the run's process shares one
   interpreter lock and one garbage collector with the analysis; a worker has its own.
-- CPU per call, from 32 clients up: boto3 1.2-1.8 ms, botocore's signing over aiohttp
-  about 0.5 ms, over httpx 2-19 ms. Recorded p50 / p99 over the service time, worker with
-  aiohttp against worker with boto3: +2.3 / +4.2 against +3.2 / +8.9 ms at 50 ms x 8,
-  +2.0 / +5.1 (95% of the ideal rate) against +15.6 / +104 ms (69%) at 50 ms x 64,
-  +2.5 / +19 (97%) against +63 / +450 ms (68%) at 200 ms x 200.
+- CPU per call, from 32 clients up: boto3 1.6-1.9 ms, botocore's signing over aiohttp
+  0.4-0.6 ms, over httpx 2-22 ms. Recorded p50 / p99 over the service time, worker with
+  aiohttp against worker with boto3: +1.4 / +2.0 against +4.4 / +11.8 ms at 50 ms x 8,
+  +1.4 / +4.0 (96% of the ideal rate) against +38.8 / +154 ms (52%) at 50 ms x 64,
+  +1.5 / +14.1 (98%) against +106 / +482 ms (60%) at 200 ms x 200.
 
 So the load runs in a worker process, and inside it the requests go out on one asyncio
 loop with aiohttp, each built and signed by the user's own botocore client
