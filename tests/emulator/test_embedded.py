@@ -8,8 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
+import psutil
 import pytest
 
 from sm_bench_widgets.emulator import LocalServerless, embedded
@@ -78,19 +78,11 @@ def test_the_emulator_process_ends_with_its_parent(how):
         parent.wait()
 
 
-def children(pid: int) -> list[int]:
-    """The child processes of ``pid``."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
 def test_cloudwatch_process_ends_when_the_emulator_is_killed():
     with served(time_scale=0.05) as emulator:
         cw = emulator.target().client("cloudwatch")
         assert cw.list_metrics(Namespace="AWS/SageMaker")["Metrics"] == []
-        metrics = children(emulator.process.pid)
+        metrics = [p.pid for p in psutil.Process(emulator.process.pid).children()]
         assert len(metrics) == 1  # CloudWatch's own process
         emulator.process.send_signal(signal.SIGKILL)
         emulator.process.wait(30)
