@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emulator_overhead import Level, client, deploy, run_level  # noqa: E402
@@ -122,22 +123,13 @@ def with_queries(
 
 def rss_mb(pid: int) -> float:
     """The resident memory of process ``pid``, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return psutil.Process(pid).memory_info().rss / 2**20
 
 
 def tree_rss_mb(pid: int) -> float:
     """The resident memory of ``pid`` and its child processes (e.g. CloudWatch's), in MB."""
-    total, pids = 0.0, [pid]
-    while pids:
-        current = pids.pop()
-        total += rss_mb(current)
-        for task in Path(f"/proc/{current}/task").iterdir():
-            children = (task / "children").read_text().split()
-            pids.extend(int(c) for c in children)
-    return total
+    root = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
 
 
 def sink_growth_mb(records: int) -> float:
