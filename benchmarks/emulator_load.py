@@ -23,6 +23,7 @@ metrics keep.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
@@ -129,7 +130,11 @@ def rss_mb(pid: int) -> float:
 def tree_rss_mb(pid: int) -> float:
     """The resident memory of ``pid`` and its child processes (e.g. CloudWatch's), in MB."""
     root = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
+    total = 0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that ended mid-walk
+            total += p.memory_info().rss
+    return total / 2**20
 
 
 def sink_growth_mb(records: int) -> float:
